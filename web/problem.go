@@ -1,0 +1,165 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/firebreak/firebreak"
+)
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type     string                 `json:"type"`
+	Title    string                 `json:"title"`
+	Status   int                    `json:"status"`
+	Detail   string                 `json:"detail,omitempty"`
+	Instance string                 `json:"instance,omitempty"`
+	Errors   []firebreak.FieldError `json:"errors,omitempty"`
+	Allowed  []string               `json:"allowed,omitempty"`
+}
+
+// statusOf maps an application error code to its HTTP status: the one place this mapping lives.
+func statusOf(code string) int {
+	switch code {
+	case firebreak.EInvalid:
+		return http.StatusUnprocessableEntity
+	case firebreak.EBadRequest:
+		return http.StatusBadRequest
+	case firebreak.ENotFound:
+		return http.StatusNotFound
+	case firebreak.EConflict:
+		return http.StatusConflict
+	case firebreak.EPreconditionFailed:
+		return http.StatusPreconditionFailed
+	case firebreak.EUnauthorized:
+		return http.StatusUnauthorized
+	case firebreak.EForbidden:
+		return http.StatusForbidden
+	case firebreak.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+// ProblemTypeBase prefixes problem type URIs; the fragment is the error code (documented in docs/API.md).
+const ProblemTypeBase = "https://firebreak.dev/problems/"
+
+// problem writes err as application/problem+json. Internal errors are logged with the request's ids and shown
+// only as "internal error".
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	code := firebreak.ErrorCode(err)
+	status := statusOf(code)
+	p := Problem{Type: ProblemTypeBase + code, Title: http.StatusText(status), Status: status,
+		Detail: firebreak.ErrorMessage(err), Instance: r.URL.Path}
+	var e *firebreak.Error
+	if errors.As(err, &e) {
+		p.Errors = e.Fields
+		p.Allowed = e.Allowed
+	}
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "err", err.Error())
+		p.Detail = "internal error"
+		if i := infoFrom(r.Context()); i != nil {
+			p.Detail = "internal error (request id " + i.requestID + ")"
+		}
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, "encoding response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// decodeJSON reads a JSON body strictly into v: the body must be JSON, within the size limit, with no unknown
+// fields, values of the right types and nothing after the value. Errors name the field that is wrong.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") &&
+		!strings.HasPrefix(ct, "application/merge-patch+json") {
+		return &firebreak.Error{Code: firebreak.EBadRequest, Message: "Content-Type must be application/json",
+			Fields: []firebreak.FieldError{{Field: "Content-Type", Message: "must be application/json"}}}
+	}
+	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, s.cfg.MaxBodyBytes)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return jsonError(err, s.cfg.MaxBodyBytes)
+		}
+		return firebreak.Errorf(firebreak.EBadRequest, "request body must hold a single JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error, limit int64) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return firebreak.Errorf(firebreak.ETooLarge, "request body is larger than %d bytes", limit)
+	case errors.Is(err, io.EOF):
+		return firebreak.Errorf(firebreak.EBadRequest, "request body is empty; a JSON object is required")
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+		return firebreak.Errorf(firebreak.EBadRequest, "request body is not valid JSON: %v", err)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return &firebreak.Error{Code: firebreak.EInvalid, Message: fmt.Sprintf("%s has the wrong type", field),
+			Fields: []firebreak.FieldError{{Field: field, Message: "must be " + jsonTypeName(te.Type.String())}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &firebreak.Error{Code: firebreak.EInvalid, Message: fmt.Sprintf("unknown field %q", name),
+			Fields: []firebreak.FieldError{{Field: name, Message: "is not a known field"}}}
+	}
+	// Errors from a field's own UnmarshalJSON (e.g. a malformed time).
+	return &firebreak.Error{Code: firebreak.EInvalid, Message: "invalid request body: " + err.Error()}
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map"), strings.Contains(goType, "."):
+		if strings.HasSuffix(goType, "Time") {
+			return "an RFC 3339 timestamp"
+		}
+		if strings.HasPrefix(goType, "firebreak.") || strings.HasPrefix(goType, "*firebreak.") {
+			return "a string"
+		}
+		return "an object"
+	}
+	return "a " + goType
+}

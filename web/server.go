@@ -1,0 +1,137 @@
+// Package web serves Firebreak over HTTP: the JSON API under /api/v1, the web console, the operational endpoints
+// (/healthz, /readyz, /metrics) and, later, the public status page. It depends only on the domain interfaces.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/firebreak/firebreak"
+)
+
+// Sessions stores web console login sessions (secrets are stored hashed).
+type Sessions interface {
+	CreateSession(ctx context.Context, userID string, ttl time.Duration) (string, error)
+	AuthenticateSession(ctx context.Context, secret string) (firebreak.Actor, error)
+	DeleteSession(ctx context.Context, secret string) error
+}
+
+// Live tells when an incident's timeline has new events, in this process or (PostgreSQL) another replica.
+type Live interface {
+	Subscribe(incidentID string) (<-chan struct{}, func())
+}
+
+// Config is everything the HTTP layer needs. All fields but Now, Logger, Registry and Severities are required.
+type Config struct {
+	Incidents firebreak.IncidentService
+	Catalog   firebreak.CatalogService
+	Users     firebreak.UserService
+	Sessions  Sessions
+	Live      Live
+	// Ready reports whether the database is reachable and its migrations current (/readyz).
+	Ready func(ctx context.Context) error
+	// IncidentCounts feeds the firebreak_incidents gauge.
+	IncidentCounts func(ctx context.Context) (map[firebreak.Status]map[firebreak.Severity]int, error)
+	Severities     []firebreak.SeverityPolicy
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Registry       prometheus.Registerer
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// SessionTTL is how long a console login lasts (default 12 h).
+	SessionTTL time.Duration
+	// SecureCookies marks cookies Secure (set when served over HTTPS).
+	SecureCookies bool
+}
+
+// Server is the HTTP handler of Firebreak.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	metrics *httpMetrics
+	// routes records every API route pattern registered, for the OpenAPI consistency test.
+	apiRoutes []string
+}
+
+// New builds the server and registers every route.
+func New(cfg Config) (*Server, error) {
+	if cfg.Incidents == nil || cfg.Catalog == nil || cfg.Users == nil || cfg.Sessions == nil || cfg.Live == nil ||
+		cfg.Ready == nil || cfg.IncidentCounts == nil {
+		return nil, errors.New("web: Config is missing a required service")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if len(cfg.Severities) == 0 {
+		cfg.Severities = firebreak.DefaultSeverityPolicies()
+	}
+	m, err := newHTTPMetrics(cfg.Registry, cfg.IncidentCounts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m}
+	s.routesOps()
+	s.routesAPI()
+	s.routesConsole()
+	s.handler = s.withRequestContext(s.withRecover(s.withMetrics(s.withAuth(routeCapture(s.mux)))))
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// api registers an API route under /api/v1 that needs at least role need.
+// pattern is "METHOD /path" without the /api/v1 prefix, e.g. "GET /incidents/{id}".
+func (s *Server) api(pattern string, need firebreak.UserRole, h http.HandlerFunc) {
+	method, path, _ := cutPattern(pattern)
+	full := method + " /api/v1" + path
+	s.apiRoutes = append(s.apiRoutes, full)
+	s.mux.Handle(full, s.requireRole(need, h))
+}
+
+// APIRoutes returns the registered API route patterns ("METHOD /api/v1/…").
+func (s *Server) APIRoutes() []string { return append([]string(nil), s.apiRoutes...) }
+
+func cutPattern(p string) (method, path string, ok bool) {
+	for i := 0; i < len(p); i++ {
+		if p[i] == ' ' {
+			return p[:i], p[i+1:], true
+		}
+	}
+	return "", p, false
+}
+
+func (s *Server) routesOps() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+}
