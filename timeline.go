@@ -162,6 +162,9 @@ func applyStatusMilestones(inc *Incident, from, to Status, at time.Time) {
 	switch to {
 	case StatusInvestigating, StatusIdentified:
 		set(&m.AcknowledgedAt)
+		if from == StatusMitigating { // the mitigation did not end the impact
+			m.MitigatedAt = nil
+		}
 	case StatusMitigating:
 		set(&m.AcknowledgedAt)
 		set(&m.MitigatedAt)
