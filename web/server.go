@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,7 +59,18 @@ type Server struct {
 	metrics *httpMetrics
 	// routes records every API route pattern registered, for the OpenAPI consistency test.
 	apiRoutes []string
+	// closing is closed by CloseStreams when the server shuts down: long-lived responses (SSE) must end then,
+	// or a graceful shutdown would wait for them until its timeout.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every long-lived response (Server-Sent Events). Call it when shutdown begins
+// (http.Server.RegisterOnShutdown); ordinary in-flight requests are unaffected and finish normally.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
+
+// Closing is closed when the server shuts down; streaming handlers select on it.
+func (s *Server) Closing() <-chan struct{} { return s.closing }
 
 // New builds the server and registers every route.
 func New(cfg Config) (*Server, error) {
@@ -88,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m, closing: make(chan struct{})}
 	s.routesOps()
 	s.routesAPI()
 	s.routesConsole()

@@ -1,0 +1,247 @@
+// Package app wires Firebreak together: configuration, database, HTTP server, metrics and logging. main builds an
+// App; tests build one on 127.0.0.1:0 with a temporary data directory.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/sqlstore"
+	"github.com/firebreak/firebreak/web"
+)
+
+// Config is the server's configuration. Load fills it from flags and FIREBREAK_* variables.
+type Config struct {
+	Addr        string // FIREBREAK_ADDR, default 127.0.0.1:8080
+	DataDir     string // FIREBREAK_DATA_DIR, default ./firebreak-data
+	DatabaseURL string // FIREBREAK_DATABASE_URL; empty: SQLite in DataDir
+	AdminToken  string // FIREBREAK_ADMIN_TOKEN: an admin API token with exactly this value exists after start
+	// PublicURL is where users reach the server (for links and cookies); default http://<Addr>.
+	PublicURL string // FIREBREAK_PUBLIC_URL
+	Demo      bool   // load demo data on start (once)
+	// ShutdownTimeout bounds how long in-flight requests may finish after a stop signal.
+	ShutdownTimeout time.Duration
+	Severities      []firebreak.SeverityPolicy
+	LogLevel        slog.Level
+}
+
+// Defaults returns the default configuration overlaid with FIREBREAK_* environment variables.
+func Defaults() Config {
+	c := Config{Addr: "127.0.0.1:8080", DataDir: "./firebreak-data", ShutdownTimeout: 30 * time.Second,
+		Severities: firebreak.DefaultSeverityPolicies()}
+	if v := os.Getenv("FIREBREAK_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := os.Getenv("FIREBREAK_DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	c.DatabaseURL = os.Getenv("FIREBREAK_DATABASE_URL")
+	c.AdminToken = os.Getenv("FIREBREAK_ADMIN_TOKEN")
+	c.PublicURL = os.Getenv("FIREBREAK_PUBLIC_URL")
+	return c
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var problems []string
+	if c.Addr == "" {
+		problems = append(problems, "addr must not be empty")
+	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		problems = append(problems, fmt.Sprintf("addr %q must be host:port", c.Addr))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		problems = append(problems, "data dir must not be empty when no database URL is set")
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		problems = append(problems, "admin token must be at least 16 characters")
+	}
+	if err := firebreak.ValidateSeverityPolicies(c.Severities); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		problems = append(problems, "public URL must start with http:// or https://")
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Clock is the App's clock: real time, unless a loader of historical data (the demo) pins it.
+type Clock struct{ pinned atomic.Pointer[time.Time] }
+
+// Now returns the pinned time or the real time.
+func (c *Clock) Now() time.Time {
+	if t := c.pinned.Load(); t != nil {
+		return *t
+	}
+	return time.Now().UTC()
+}
+
+// Pin makes Now return t until Unpin.
+func (c *Clock) Pin(t time.Time) { c.pinned.Store(&t) }
+
+// Unpin returns the clock to real time.
+func (c *Clock) Unpin() { c.pinned.Store(nil) }
+
+// App is a running Firebreak server.
+type App struct {
+	Config   Config
+	Store    *sqlstore.Store
+	Web      *web.Server
+	Logger   *slog.Logger
+	Clock    *Clock
+	Registry *prometheus.Registry
+
+	// AdminPassword is set when this start created the first admin account.
+	AdminPassword string
+
+	srv      *http.Server
+	listener net.Listener
+	wg       sync.WaitGroup
+	serveErr chan error
+}
+
+// Open builds the App: opens (and migrates) the database, bootstraps the admin and builds the HTTP server. It
+// does not listen yet; call Start.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if len(cfg.Severities) == 0 {
+		cfg.Severities = firebreak.DefaultSeverityPolicies()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{Config: cfg, Logger: logger, Clock: &Clock{}, Registry: prometheus.NewRegistry()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir,
+		Now: a.Clock.Now, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	a.Store = st
+	if cfg.AdminToken != "" {
+		if err := st.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("creating the admin token: %w", err)
+		}
+	}
+	pw, created, err := st.BootstrapAdmin(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("creating the first admin: %w", err)
+	}
+	if created {
+		a.AdminPassword = pw
+	}
+	a.Web, err = web.New(web.Config{
+		Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st,
+		Ready: st.Ping, IncidentCounts: st.IncidentCounts,
+		Severities: cfg.Severities, Now: a.Clock.Now, Logger: logger, Registry: a.Registry,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Start listens on the configured address and serves in the background. URL is valid afterwards.
+func (a *App) Start() error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", a.Config.Addr, err)
+	}
+	a.listener = ln
+	a.srv = &http.Server{
+		Handler:           a.Web,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	a.srv.RegisterOnShutdown(a.Web.CloseStreams)
+	a.serveErr = make(chan error, 1)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.serveErr <- err
+		}
+		close(a.serveErr)
+	}()
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (a *App) URL() string {
+	if a.Config.PublicURL != "" {
+		return strings.TrimRight(a.Config.PublicURL, "/")
+	}
+	if a.listener == nil {
+		return "http://" + a.Config.Addr
+	}
+	return "http://" + a.listener.Addr().String()
+}
+
+// Run serves until ctx is cancelled or the server fails, then shuts down gracefully: it stops accepting
+// connections and lets in-flight requests finish (up to ShutdownTimeout) before closing the database.
+func (a *App) Run(ctx context.Context) error {
+	if a.srv == nil {
+		if err := a.Start(); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case err, ok := <-a.serveErr:
+		if ok && err != nil {
+			return err
+		}
+	}
+	return a.Shutdown()
+}
+
+// Shutdown stops the HTTP server gracefully and closes the database.
+func (a *App) Shutdown() error {
+	var errs []error
+	if a.srv != nil {
+		a.Logger.Info("shutting down: finishing in-flight requests", "timeout", a.Config.ShutdownTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+		defer cancel()
+		if err := a.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		a.wg.Wait()
+		a.srv = nil
+	}
+	if a.Store != nil {
+		if err := a.Store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		a.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Close is Shutdown for callers that only need cleanup.
+func (a *App) Close() error { return a.Shutdown() }
