@@ -1,6 +1,7 @@
 package firebreak
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -77,6 +78,17 @@ type SeverityPolicy struct {
 	Description    string        `json:"description" yaml:"description"`
 	ResponseTarget time.Duration `json:"-" yaml:"response_target"`
 	EscalationPath string        `json:"escalation_path" yaml:"escalation_path"`
+}
+
+// MarshalJSON writes the response target as whole seconds ("response_target_seconds") and as text
+// ("response_target", e.g. "5m0s").
+func (p SeverityPolicy) MarshalJSON() ([]byte, error) {
+	type plain SeverityPolicy
+	return json.Marshal(struct {
+		plain
+		ResponseTarget        string `json:"response_target"`
+		ResponseTargetSeconds int64  `json:"response_target_seconds"`
+	}{plain(p), p.ResponseTarget.String(), int64(p.ResponseTarget / time.Second)})
 }
 
 // DefaultSeverityPolicies are the policies of the seed runbook.

@@ -1,6 +1,7 @@
 package firebreak_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -323,5 +324,20 @@ func checkInvariants(rt *rapid.T, inc *firebreak.Incident, everResolved bool) {
 	if (inc.Status == firebreak.StatusClosed || inc.Status == firebreak.StatusCancelled) &&
 		len(firebreak.AllowedTransitions(inc.Status)) != 0 {
 		rt.Fatal("final statuses allow transitions")
+	}
+}
+
+func TestSeverityPolicyJSON(t *testing.T) {
+	b, err := json.Marshal(firebreak.DefaultSeverityPolicies()[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["severity"] != "SEV2" || got["response_target_seconds"] != float64(900) || got["response_target"] != "15m0s" ||
+		got["escalation_path"] == "" {
+		t.Fatalf("json = %s", b)
 	}
 }
