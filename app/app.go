@@ -38,20 +38,28 @@ type Config struct {
 	LogLevel        slog.Level
 }
 
-// Defaults returns the default configuration overlaid with FIREBREAK_* environment variables.
+// Defaults returns the built-in defaults overlaid with FIREBREAK_* environment variables.
 func Defaults() Config {
-	c := Config{Addr: "127.0.0.1:8080", DataDir: "./firebreak-data", ShutdownTimeout: 30 * time.Second,
-		Severities: firebreak.DefaultSeverityPolicies()}
-	if v := os.Getenv("FIREBREAK_ADDR"); v != "" {
-		c.Addr = v
-	}
-	if v := os.Getenv("FIREBREAK_DATA_DIR"); v != "" {
-		c.DataDir = v
-	}
-	c.DatabaseURL = os.Getenv("FIREBREAK_DATABASE_URL")
-	c.AdminToken = os.Getenv("FIREBREAK_ADMIN_TOKEN")
-	c.PublicURL = os.Getenv("FIREBREAK_PUBLIC_URL")
+	c := BuiltinDefaults()
+	c.ApplyEnv()
 	return c
+}
+
+// BuiltinDefaults returns the configuration used when nothing is set.
+func BuiltinDefaults() Config {
+	return Config{Addr: "127.0.0.1:8080", DataDir: "./firebreak-data", ShutdownTimeout: 30 * time.Second,
+		Severities: firebreak.DefaultSeverityPolicies()}
+}
+
+// ApplyEnv overrides c with the FIREBREAK_* environment variables that are set.
+func (c *Config) ApplyEnv() {
+	for name, dst := range map[string]*string{"FIREBREAK_ADDR": &c.Addr, "FIREBREAK_DATA_DIR": &c.DataDir,
+		"FIREBREAK_DATABASE_URL": &c.DatabaseURL, "FIREBREAK_ADMIN_TOKEN": &c.AdminToken,
+		"FIREBREAK_PUBLIC_URL": &c.PublicURL} {
+		if v := os.Getenv(name); v != "" {
+			*dst = v
+		}
+	}
 }
 
 // Validate reports every problem with the configuration at once.

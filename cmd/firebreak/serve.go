@@ -18,8 +18,32 @@ func newLogger(level slog.Level) *slog.Logger {
 }
 
 // serverFlags binds the flags shared by serve and migrate to cfg (defaults come from FIREBREAK_* variables).
+// Precedence, lowest first: built-in defaults, the --config file, environment variables, flags.
 func serverFlags(cmd *cobra.Command, cfg *app.Config) {
 	f := cmd.Flags()
+	var configPath string
+	f.StringVar(&configPath, "config", os.Getenv("FIREBREAK_CONFIG"), "YAML configuration file (FIREBREAK_CONFIG)")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if configPath == "" {
+			return nil
+		}
+		final := app.BuiltinDefaults()
+		if err := final.LoadFile(configPath); err != nil {
+			return err
+		}
+		final.ApplyEnv()
+		flagged := map[string]*string{"addr": &final.Addr, "data-dir": &final.DataDir,
+			"database-url": &final.DatabaseURL, "public-url": &final.PublicURL}
+		for name, dst := range flagged {
+			if f.Changed(name) {
+				v, _ := f.GetString(name)
+				*dst = v
+			}
+		}
+		final.Demo, final.LogLevel = cfg.Demo, cfg.LogLevel
+		*cfg = final
+		return nil
+	}
 	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (FIREBREAK_ADDR)")
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory for the SQLite file (FIREBREAK_DATA_DIR)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL,
