@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/firebreak/firebreak"
 )
@@ -134,7 +136,7 @@ func jsonError(err error, limit int64) error {
 			field = "(body)"
 		}
 		return &firebreak.Error{Code: firebreak.EInvalid, Message: fmt.Sprintf("%s has the wrong type", field),
-			Fields: []firebreak.FieldError{{Field: field, Message: "must be " + jsonTypeName(te.Type.String())}}}
+			Fields: []firebreak.FieldError{{Field: field, Message: "must be " + jsonTypeName(te.Type)}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return &firebreak.Error{Code: firebreak.EInvalid, Message: fmt.Sprintf("unknown field %q", name),
@@ -144,22 +146,25 @@ func jsonError(err error, limit int64) error {
 	return &firebreak.Error{Code: firebreak.EInvalid, Message: "invalid request body: " + err.Error()}
 }
 
-func jsonTypeName(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "bool":
-		return "true or false"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.HasPrefix(goType, "map"), strings.Contains(goType, "."):
-		if strings.HasSuffix(goType, "Time") {
-			return "an RFC 3339 timestamp"
-		}
-		if strings.HasPrefix(goType, "firebreak.") || strings.HasPrefix(goType, "*firebreak.") {
-			return "a string"
-		}
-		return "an object"
+// jsonTypeName names the JSON type a Go type decodes from, by its kind (a struct or map is an object, a named
+// string type such as firebreak.Severity a string).
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return "a " + goType
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "an RFC 3339 timestamp"
+	}
+	return "an object"
 }

@@ -1,7 +1,35 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+)
 
 // addClientCommands registers the commands that talk to a running server over the API (incident, service,
-// admin, bench). Placeholder until the CLI lands.
-func addClientCommands(root *cobra.Command) {}
+// admin, whoami) and the load generator (bench).
+func addClientCommands(root *cobra.Command) {
+	// A wrong flag prints what is wrong and how to get help; main exits with status 1.
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err) })
+	root.AddCommand(newIncidentCmd(), newServiceCmd(), newAdminCmd(), newWhoamiCmd(), newBenchCmd())
+}
+
+func newWhoamiCmd() *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "whoami",
+		Short: "Show who the API token belongs to",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			u, err := f.client().Me(cmd.Context())
+			if err != nil {
+				return apiError(err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), u)
+			}
+			_, err = cmd.OutOrStdout().Write([]byte(u.Username + " (" + string(u.Role) + ") at " + f.url + "\n"))
+			return err
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}

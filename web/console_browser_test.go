@@ -1,0 +1,390 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/sqlstore"
+	"github.com/firebreak/firebreak/sqlstore/sqltest"
+)
+
+// Browser tests drive Debian's Chromium through chromedp against the real server. Without Chromium they skip,
+// unless FIREBREAK_REQUIRE_BROWSER=1 (CI), where they fail. FIREBREAK_SCREENSHOTS=<dir> also saves screenshots
+// of the main pages, desktop and phone, for a person to look at.
+
+const (
+	envRequireBrowser = "FIREBREAK_REQUIRE_BROWSER"
+	envChromium       = "FIREBREAK_CHROMIUM"
+	envScreenshots    = "FIREBREAK_SCREENSHOTS"
+)
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv(envChromium)
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv(envRequireBrowser) == "1" {
+			t.Fatalf("%s=1 but Chromium is not at %s: %v", envRequireBrowser, p, err)
+		}
+		t.Skipf("browser test skipped: Chromium is not at %s (apt-get install chromium; %s=1 makes this a failure)",
+			p, envRequireBrowser)
+	}
+	return p
+}
+
+// newChromium starts a headless Chromium with a fresh profile and returns the context of its first tab.
+func newChromium(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil { // start the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// ui runs browser steps with a time limit and fails the test with what was being done.
+func ui(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(c, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eventually waits until the JavaScript condition is true in the page. It checks every 50 ms and rides over
+// navigations (a form post reloads the page under it).
+func eventually(t *testing.T, ctx context.Context, what, cond string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var lastErr error
+	for {
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	text, _ := chromedp.Run(c, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+	t.Fatalf("%s: not true within %v (last error: %v)\npage text:\n%s", what, within, lastErr, text)
+}
+
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+func uiLogin(t *testing.T, ctx context.Context, base, username string) {
+	t.Helper()
+	ui(t, ctx, "log in as "+username,
+		chromedp.Navigate(base+"/incidents"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), username),
+		chromedp.SendKeys(chromedp.ID("password"), consolePassword),
+		chromedp.Click(chromedp.CSS(".login-card button[type=submit]")),
+		chromedp.WaitReady(chromedp.CSS(".topbar")),
+	)
+}
+
+func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// TestBrowserJourney: a responder declares a SEV1, hands command over, notes what happened and resolves it,
+// while a colleague in another browser watches the same incident page update live, without reloading.
+func TestBrowserJourney(t *testing.T) {
+	path := chromiumPath(t)
+	for _, dialect := range sqltest.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			st := sqltest.Open(t, dialect)
+			e := newConsoleEnv(t, st)
+			browserJourney(t, path, e, st)
+		})
+	}
+}
+
+func browserJourney(t *testing.T, path string, e *consoleEnv, st *sqlstore.Store) {
+	alice := newChromium(t, path)
+
+	// Logged out, the console sends alice to the login page; a wrong password is refused.
+	ui(t, alice, "wrong password",
+		chromedp.Navigate(e.url+"/incidents/new"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "not my password"),
+		chromedp.Click(chromedp.CSS(".login-card button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("login-error")),
+		chromedp.SendKeys(chromedp.ID("password"), consolePassword),
+		chromedp.Click(chromedp.CSS(".login-card button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("title")), // back on the declare form she asked for
+	)
+
+	// Declare a SEV1 affecting the API.
+	ui(t, alice, "declare",
+		chromedp.SendKeys(chromedp.ID("title"), "Payments API returns 503"),
+		chromedp.Click(chromedp.CSS("input[name=severity][value=SEV1]")),
+		chromedp.SendKeys(chromedp.ID("summary"), "All card payments fail at checkout."),
+		chromedp.Click(chromedp.CSS("input[name=services][value=api]")),
+		chromedp.Click(chromedp.CSS("form.declare button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("incident-header")),
+	)
+	loc := evalJS[string](t, alice, `location.pathname`)
+	if loc != "/incidents/INC-1" {
+		t.Fatalf("after declaring, at %s", loc)
+	}
+	if got := evalJS[string](t, alice, `document.querySelector("#incident-header .sev").textContent`); got != "SEV1" {
+		t.Fatalf("severity badge %q", got)
+	}
+	incURL := e.url + loc
+
+	// Bob opens the same incident in a second browser (own profile, own cookies).
+	bob := newChromium(t, path)
+	uiLogin(t, bob, e.url, "bob")
+	ui(t, bob, "open the incident", chromedp.Navigate(incURL), chromedp.WaitVisible(chromedp.ID("timeline-list")))
+	eventually(t, bob, "bob's live stream connects",
+		`document.getElementById("live-status").dataset.state === "on"`, 5*time.Second)
+	ui(t, bob, "mark the page", chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`))
+
+	// Alice hands command to bob.
+	ui(t, alice, "assign the commander",
+		chromedp.SendKeys(chromedp.ID("user-commander"), "bob"),
+		chromedp.Click(chromedp.CSS("#role-commander form button:not([name])")),
+	)
+	eventually(t, alice, "commander shown", `document.querySelector("#role-commander .role-holder").textContent.includes("bob")`,
+		5*time.Second)
+	eventually(t, bob, "bob sees himself as commander without reloading",
+		`window.__notReloaded && document.querySelector("#incident-header .inc-facts dd").textContent.includes("bob")`,
+		5*time.Second)
+
+	// Alice adds a note; bob sees it arrive.
+	note := "Rolled back deploy 4512; error rate falling"
+	ui(t, alice, "add a note",
+		chromedp.WaitVisible(chromedp.ID("note-message")),
+		chromedp.SendKeys(chromedp.ID("note-message"), note),
+		chromedp.Click(chromedp.CSS("#note-form button[type=submit]")),
+	)
+	sent := time.Now()
+	eventually(t, alice, "the note is on alice's timeline",
+		`document.getElementById("timeline-list").textContent.includes(`+jsString(note)+`)`, 5*time.Second)
+	eventually(t, bob, "the note arrives live in bob's browser",
+		`window.__notReloaded && document.getElementById("timeline-list").textContent.includes(`+jsString(note)+`)`,
+		5*time.Second)
+	t.Logf("%s: the note reached the second browser %v after alice submitted it", st.Dialect(), time.Since(sent).Round(time.Millisecond))
+
+	// Mitigating, then resolved.
+	for _, step := range []struct{ value, label string }{{"mitigating", "Mitigating"}, {"resolved", "Resolved"}} {
+		ui(t, alice, "move to "+step.value,
+			chromedp.WaitVisible(chromedp.CSS(`.status-form button[value=`+step.value+`]`)),
+			chromedp.Click(chromedp.CSS(`.status-form button[value=`+step.value+`]`)),
+		)
+		eventually(t, alice, "status "+step.label,
+			`document.querySelector("#incident-header .status").textContent.trim() === `+jsString(step.label), 5*time.Second)
+	}
+	eventually(t, bob, "bob's header shows resolved without reloading",
+		`window.__notReloaded && document.querySelector("#incident-header .status").textContent.trim() === "Resolved"`,
+		5*time.Second)
+	eventually(t, bob, "bob's timeline has the status changes",
+		`document.querySelectorAll("#timeline-list .tl-status_changed").length === 2`, 5*time.Second)
+
+	inc, err := st.GetIncident(context.Background(), "INC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Status != firebreak.StatusResolved || inc.Roles[firebreak.RoleCommander] != "bob" ||
+		inc.Severity != firebreak.SEV1 || inc.Milestones.ResolvedAt == nil {
+		t.Fatalf("stored incident after the journey: %+v", inc)
+	}
+
+	// On a phone-sized screen the pages fit without horizontal scrolling.
+	phone, cancel := chromedp.NewContext(alice) // a new tab, signed in as alice
+	defer cancel()
+	ui(t, phone, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	for _, p := range []string{loc, "/incidents?open=", "/incidents/new", "/services", "/services/api"} {
+		ui(t, phone, "open "+p+" on a phone", chromedp.Navigate(e.url+p), chromedp.WaitReady(chromedp.CSS("main")))
+		w := evalJS[[]int](t, phone, `[document.documentElement.scrollWidth, window.innerWidth]`)
+		if w[0] > w[1] {
+			wide := evalJS[string](t, phone, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + "." + e.className).join(", ")`)
+			t.Errorf("%s overflows a 390 px screen: scrollWidth %d > %d (too wide: %s)", p, w[0], w[1], wide)
+		}
+	}
+	ui(t, phone, "open the incident on a phone", chromedp.Navigate(incURL))
+	shot, err := chromedp.Run(phone, chromedp.FullScreenshot(100))
+	if err != nil || len(shot) < 1000 {
+		t.Fatalf("phone screenshot: %d bytes, %v", len(shot), err)
+	}
+	if dir := os.Getenv(envScreenshots); dir != "" {
+		saveScreenshots(t, dir, e, st, alice, phone, incURL, shot)
+	}
+}
+
+// saveScreenshots writes the main pages, desktop and phone, to dir for a person to look at. It adds some
+// history first so the pages look like a team's real console.
+func saveScreenshots(t *testing.T, dir string, e *consoleEnv, st *sqlstore.Store, desktop, phone context.Context,
+	incURL string, phoneIncident []byte) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	seedHistory(t, st)
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("phone-incident-resolved.png", phoneIncident)
+	pages := map[string]string{
+		"incidents":  "/incidents?open=",
+		"open":       "/incidents",
+		"incident":   "/incidents/INC-2",
+		"resolved":   strings.TrimPrefix(incURL, e.url),
+		"declare":    "/incidents/new",
+		"services":   "/services",
+		"service":    "/services/api",
+		"declare422": "",
+	}
+	for name, p := range pages {
+		for _, dev := range []struct {
+			name string
+			ctx  context.Context
+		}{{"desktop", desktop}, {"phone", phone}} {
+			if name == "declare422" {
+				ui(t, dev.ctx, "declare without a title", chromedp.Navigate(e.url+"/incidents/new"),
+					chromedp.SendKeys(chromedp.ID("summary"), "Typed but no title"),
+					chromedp.Click(chromedp.CSS("form.declare button[type=submit]")),
+					chromedp.WaitVisible(chromedp.ID("title-error")))
+			} else {
+				ui(t, dev.ctx, "open "+p, chromedp.Navigate(e.url+p), chromedp.Sleep(300*time.Millisecond))
+			}
+			shot, err := chromedp.Run(dev.ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatalf("screenshot %s: %v", name, err)
+			}
+			write(dev.name+"-"+name+".png", shot)
+		}
+	}
+	login := newChromium(t, chromiumPath(t))
+	ui(t, login, "open the login page", chromedp.Navigate(e.url+"/login"))
+	shot, err := chromedp.Run(login, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("desktop-login.png", shot)
+	t.Logf("screenshots in %s", dir)
+}
+
+func seedHistory(t *testing.T, st *sqlstore.Store) {
+	ctx := as("alice", firebreak.RoleResponder)
+	bg := context.Background()
+	hour := time.Now().Add(-3 * time.Hour)
+	inc, err := st.DeclareIncident(ctx, firebreak.DeclareInput{Title: "Elevated latency on the public API",
+		Summary:  "p99 latency above 2 s for EU customers since 09:40. Cause unknown.",
+		Severity: firebreak.SEV2, Services: []string{"api", "db"}, ImpactStartedAt: &hour,
+		Roles: map[firebreak.Role]string{firebreak.RoleCommander: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error {
+			_, err := st.ChangeStatus(ctx, inc.ID, firebreak.StatusInvestigating, "looking at the DB", 0)
+			return err
+		},
+		func() error {
+			_, err := st.AssignRole(ctx, inc.ID, firebreak.RoleTechLead, "bob", 0)
+			return err
+		},
+		func() error {
+			at := time.Now().Add(-150 * time.Minute)
+			_, err := st.AddTimelineEvent(ctx, inc.ID, firebreak.TimelineInput{Message: "Deploy 4511 of the API went out (backdated from the deploy log)", OccurredAt: &at, Starred: true})
+			return err
+		},
+		func() error {
+			_, err := st.AddTimelineEvent(ctx, inc.ID, firebreak.TimelineInput{Message: "Connection pool on db-primary is at 100%.\nReplica lag 40 s."})
+			return err
+		},
+		func() error {
+			_, err := st.PostUpdate(ctx, inc.ID, firebreak.UpdateInput{Message: "Some EU customers see slow API responses. We are investigating; next update in 30 minutes.", Audience: firebreak.AudienceAll})
+			return err
+		},
+		func() error {
+			_, err := st.ChangeStatus(ctx, inc.ID, firebreak.StatusIdentified, "pool exhaustion from a slow query", 0)
+			return err
+		},
+		func() error {
+			_, err := st.AddActionItem(ctx, inc.ID, firebreak.ActionItemInput{Title: "Alert on connection pool saturation above 80%", Owner: "bob", DueDate: time.Now().AddDate(0, 0, 14).Format(time.DateOnly), Priority: firebreak.PriorityHigh, Kind: firebreak.KindDetect})
+			return err
+		},
+		func() error {
+			_, err := st.AddActionItem(ctx, inc.ID, firebreak.ActionItemInput{Title: "Add an index for the orders-by-customer query", Owner: "alice", Kind: firebreak.KindPrevent})
+			return err
+		},
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, d := range []firebreak.DeclareInput{
+		{Title: "Search results are stale", Severity: firebreak.SEV3, Services: []string{"web"}},
+		{Title: "Login page 500s for SSO users", Severity: firebreak.SEV2, Services: []string{"web", "api"}},
+		{Title: "Nightly export job failed", Severity: firebreak.SEV3, Services: []string{"db"}},
+	} {
+		x, err := st.DeclareIncident(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			if _, err := st.ChangeStatus(ctx, x.ID, firebreak.StatusResolved, "", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_ = bg
+}

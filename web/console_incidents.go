@@ -1,0 +1,563 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firebreak/firebreak"
+)
+
+// ---- incidents list ----
+
+type listFilter struct {
+	Status   string
+	Severity string
+	Service  string
+	Open     bool
+	Q        string
+}
+
+type listRow struct {
+	Inc       firebreak.Incident
+	Ref       string
+	Duration  string
+	Ongoing   bool
+	Commander string
+}
+
+type listPage struct {
+	Filter   listFilter
+	Rows     []listRow
+	Services []firebreak.Service
+	NextURL  string
+	FirstURL string
+	Filtered bool
+}
+
+func (c *console) incidentList(w http.ResponseWriter, r *http.Request, v viewer) {
+	q := r.URL.Query()
+	f := firebreak.IncidentFilter{Limit: 50, Cursor: q.Get("cursor")}
+	lf := listFilter{Status: q.Get("status"), Severity: q.Get("severity"), Service: q.Get("service"),
+		Q: strings.TrimSpace(q.Get("q"))}
+	// A bare visit shows what needs attention; a submitted filter form says explicitly whether to.
+	lf.Open = len(q) == 0 || q.Get("open") != ""
+	if st := firebreak.Status(lf.Status); st.Valid() {
+		f.Status = []firebreak.Status{st}
+	} else {
+		lf.Status = ""
+	}
+	if sev := firebreak.Severity(lf.Severity); sev.Valid() {
+		f.Severity = []firebreak.Severity{sev}
+	} else {
+		lf.Severity = ""
+	}
+	f.Service, f.Open, f.Query = lf.Service, lf.Open, lf.Q
+	page, err := c.s.cfg.Incidents.ListIncidents(r.Context(), f)
+	if err != nil {
+		if firebreak.ErrorCode(err) == firebreak.EInvalid && f.Cursor != "" {
+			seeOther(w, r, "/incidents?"+filterQuery(lf).Encode())
+			return
+		}
+		c.errorPage(w, r, v, err)
+		return
+	}
+	services, err := c.allServices(r.Context())
+	if err != nil {
+		c.errorPage(w, r, v, err)
+		return
+	}
+	now := c.s.cfg.Now()
+	d := listPage{Filter: lf, Services: services,
+		Filtered: lf.Status != "" || lf.Severity != "" || lf.Service != "" || lf.Q != ""}
+	for i := range page.Items {
+		inc := page.Items[i]
+		dur, ongoing := incidentDuration(&inc, now)
+		d.Rows = append(d.Rows, listRow{Inc: inc, Ref: firebreak.IncidentRef(inc.Number), Duration: fmtDuration(dur),
+			Ongoing: ongoing, Commander: inc.Roles[firebreak.RoleCommander]})
+	}
+	if page.NextCursor != "" {
+		nq := filterQuery(lf)
+		nq.Set("cursor", page.NextCursor)
+		d.NextURL = "/incidents?" + nq.Encode()
+	}
+	if f.Cursor != "" {
+		d.FirstURL = "/incidents?" + filterQuery(lf).Encode()
+	}
+	title := "Incidents"
+	if lf.Open {
+		title = "Open incidents"
+	}
+	c.render(w, r, http.StatusOK, "incidents", layoutData{Title: title, Nav: "incidents", Viewer: v, Page: d})
+}
+
+func filterQuery(lf listFilter) url.Values {
+	q := url.Values{}
+	q.Set("status", lf.Status)
+	q.Set("severity", lf.Severity)
+	q.Set("service", lf.Service)
+	q.Set("q", lf.Q)
+	if lf.Open {
+		q.Set("open", "1")
+	}
+	return q
+}
+
+// allServices reads the whole catalog (it is small: tens to hundreds of services).
+func (c *console) allServices(ctx context.Context) ([]firebreak.Service, error) {
+	var out []firebreak.Service
+	f := firebreak.ServiceFilter{Limit: firebreak.MaxLimit}
+	for range 20 {
+		p, err := c.s.cfg.Catalog.ListServices(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if p.NextCursor == "" {
+			break
+		}
+		f.Cursor = p.NextCursor
+	}
+	return out, nil
+}
+
+// ---- declare ----
+
+type declareInput struct {
+	Title         string
+	Summary       string
+	Severity      string
+	Services      []string
+	Commander     bool
+	ImpactStarted string
+}
+
+type declarePage struct {
+	In       declareInput
+	Errors   formErrors
+	Error    string
+	Policies []firebreak.SeverityPolicy
+	Services []firebreak.Service
+}
+
+func (c *console) declareForm(w http.ResponseWriter, r *http.Request, v viewer) {
+	in := declareInput{Commander: true, Severity: r.URL.Query().Get("severity")}
+	if s := r.URL.Query().Get("service"); s != "" {
+		in.Services = []string{s}
+	}
+	c.renderDeclare(w, r, v, http.StatusOK, in, formErrors{}, "")
+}
+
+func (c *console) renderDeclare(w http.ResponseWriter, r *http.Request, v viewer, status int, in declareInput,
+	fe formErrors, general string) {
+	services, err := c.allServices(r.Context())
+	if err != nil {
+		c.errorPage(w, r, v, err)
+		return
+	}
+	d := declarePage{In: in, Errors: fe, Error: general, Policies: c.s.cfg.Severities, Services: services}
+	c.render(w, r, status, "declare", layoutData{Title: "Declare an incident", Nav: "declare", Viewer: v, Page: d})
+}
+
+func (c *console) declare(w http.ResponseWriter, r *http.Request, v viewer) {
+	in := declareInput{
+		Title:         r.PostFormValue("title"),
+		Summary:       r.PostFormValue("summary"),
+		Severity:      r.PostFormValue("severity"),
+		Services:      r.PostForm["services"],
+		Commander:     r.PostFormValue("commander") != "",
+		ImpactStarted: r.PostFormValue("impact_started_at"),
+	}
+	fe := formErrors{}
+	di := firebreak.DeclareInput{Title: in.Title, Summary: in.Summary, Severity: firebreak.Severity(in.Severity),
+		Services: in.Services}
+	if in.Commander {
+		di.Roles = map[firebreak.Role]string{firebreak.RoleCommander: v.Username}
+	}
+	if t, err := formTime(r, "impact_started_at"); err != nil {
+		fe["impact_started_at"] = err.Error()
+	} else if t != nil {
+		if t.After(c.s.cfg.Now().Add(time.Minute)) {
+			fe["impact_started_at"] = "must not be in the future"
+		}
+		di.ImpactStartedAt = t
+	}
+	if err := di.Validate(); err != nil {
+		errs, _ := fieldErrors(err)
+		for k, m := range errs {
+			fe[k] = m
+		}
+	}
+	if fe.Any() {
+		c.renderDeclare(w, r, v, http.StatusUnprocessableEntity, in, fe, "Please correct the highlighted fields.")
+		return
+	}
+	inc, err := c.s.cfg.Incidents.DeclareIncident(r.Context(), di)
+	if err != nil {
+		if firebreak.ErrorCode(err) == firebreak.EInvalid {
+			errs, general := fieldErrors(err)
+			if general == "" {
+				general = "Please correct the highlighted fields."
+			}
+			c.renderDeclare(w, r, v, http.StatusUnprocessableEntity, in, errs, general)
+			return
+		}
+		c.errorPage(w, r, v, err)
+		return
+	}
+	seeOther(w, r, "/incidents/"+firebreak.IncidentRef(inc.Number))
+}
+
+// ---- the incident page ----
+
+// incidentView is everything the incident page and its refreshable sections show.
+type incidentView struct {
+	Inc         *firebreak.Incident
+	Ref         string
+	Viewer      viewer
+	Policy      firebreak.SeverityPolicy
+	Allowed     []firebreak.Status
+	Milestones  []milestoneView
+	Duration    string
+	Ongoing     bool
+	Timeline    []timelineItem
+	LastEventID int64
+	Truncated   bool
+	Updates     []firebreak.StatusUpdate
+	Actions     []firebreak.ActionItem
+	OpenActions int
+	Users       []firebreak.User
+	// After a failed form: which form, its input, its field errors and a message for the page.
+	Form    string
+	Input   url.Values
+	Errors  formErrors
+	Problem string
+	Stale   bool
+	Now     time.Time
+}
+
+// Val returns the kept input of field when the form that failed is form.
+func (iv *incidentView) Val(form, field string) string {
+	if iv.Form != form || iv.Input == nil {
+		return ""
+	}
+	return iv.Input.Get(field)
+}
+
+// Err returns the error of field when the form that failed is form.
+func (iv *incidentView) Err(form, field string) string {
+	if iv.Form != form {
+		return ""
+	}
+	return iv.Errors.Get(field)
+}
+
+// timelineItem is one timeline entry as its template sees it.
+type timelineItem struct {
+	Ev     firebreak.TimelineEvent
+	Ref    string
+	Viewer viewer
+}
+
+// maxTimelineEvents bounds how much of a timeline one page shows (the rest stays reachable through the API).
+const maxTimelineEvents = 5000
+
+func (c *console) loadIncident(ctx context.Context, ref string, v viewer) (*incidentView, error) {
+	inc, err := c.s.cfg.Incidents.GetIncident(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	iv := &incidentView{Inc: inc, Ref: firebreak.IncidentRef(inc.Number), Viewer: v, Errors: formErrors{},
+		Allowed: firebreak.AllowedTransitions(inc.Status), Milestones: milestoneViews(inc), Now: c.s.cfg.Now()}
+	for _, p := range c.s.cfg.Severities {
+		if p.Severity == inc.Severity {
+			iv.Policy = p
+		}
+	}
+	dur, ongoing := incidentDuration(inc, iv.Now)
+	iv.Duration, iv.Ongoing = fmtDuration(dur), ongoing
+	f := firebreak.TimelineFilter{Limit: firebreak.MaxLimit}
+	for {
+		p, err := c.s.cfg.Incidents.ListTimeline(ctx, inc.ID, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range p.Items {
+			iv.Timeline = append(iv.Timeline, timelineItem{Ev: ev, Ref: iv.Ref, Viewer: v})
+			iv.LastEventID = max(iv.LastEventID, ev.ID)
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		if len(iv.Timeline) >= maxTimelineEvents {
+			iv.Truncated = true
+			break
+		}
+		f.Cursor = p.NextCursor
+	}
+	if iv.Truncated {
+		// The live tail must start after the newest event, not after the last one shown.
+		iv.LastEventID, err = c.lastEventID(ctx, inc.ID, iv.LastEventID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if iv.Updates, err = c.s.cfg.Incidents.ListUpdates(ctx, inc.ID); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(iv.Updates, func(a, b firebreak.StatusUpdate) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	if iv.Actions, err = c.s.cfg.Incidents.ListActionItems(ctx, inc.ID); err != nil {
+		return nil, err
+	}
+	for _, a := range iv.Actions {
+		if a.Status == firebreak.ActionOpen || a.Status == firebreak.ActionInProgress {
+			iv.OpenActions++
+		}
+	}
+	if v.CanAct() {
+		users, err := c.s.cfg.Users.ListUsers(ctx)
+		if err != nil {
+			c.s.log.WarnContext(ctx, "listing users for the role picker", "err", err)
+		}
+		iv.Users = users
+	}
+	return iv, nil
+}
+
+func (c *console) lastEventID(ctx context.Context, incidentID string, after int64) (int64, error) {
+	for {
+		p, err := c.s.cfg.Incidents.ListTimeline(ctx, incidentID, firebreak.TimelineFilter{AfterID: after,
+			Limit: firebreak.MaxLimit})
+		if err != nil {
+			return 0, err
+		}
+		if len(p.Items) == 0 {
+			return after, nil
+		}
+		for _, ev := range p.Items {
+			after = max(after, ev.ID)
+		}
+	}
+}
+
+func (c *console) incidentPage(w http.ResponseWriter, r *http.Request, v viewer) {
+	iv, err := c.loadIncident(r.Context(), r.PathValue("ref"), v)
+	if err != nil {
+		c.incidentLoadError(w, r, v, err)
+		return
+	}
+	c.renderIncident(w, r, http.StatusOK, iv)
+}
+
+func (c *console) incidentLoadError(w http.ResponseWriter, r *http.Request, v viewer, err error) {
+	if firebreak.ErrorCode(err) == firebreak.ENotFound {
+		c.notFound(w, r, v, "Incident "+r.PathValue("ref"))
+		return
+	}
+	c.errorPage(w, r, v, err)
+}
+
+func (c *console) renderIncident(w http.ResponseWriter, r *http.Request, status int, iv *incidentView) {
+	w.Header().Set("ETag", `"`+strconv.FormatInt(iv.Inc.Version, 10)+`"`)
+	c.render(w, r, status, "incident", layoutData{Title: iv.Ref + " " + iv.Inc.Title, Nav: "incidents",
+		Viewer: iv.Viewer, Page: iv})
+}
+
+// incidentSections serves the parts of the incident page that change when the incident does (header, people
+// and milestones, updates, action items), for the live script to swap in.
+func (c *console) incidentSections(w http.ResponseWriter, r *http.Request, v viewer) {
+	iv, err := c.loadIncident(r.Context(), r.PathValue("ref"), v)
+	if err != nil {
+		status := statusOf(firebreak.ErrorCode(err))
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("ETag", `"`+strconv.FormatInt(iv.Inc.Version, 10)+`"`)
+	c.renderFragment(w, r, "incident_sections", iv)
+}
+
+// actionFailed shows the incident page again after a form failed: a stale version (412) asks to review the
+// current state, a refused transition (409) says what is allowed, invalid input (422) is shown next to the
+// fields of the form, with what was typed kept.
+func (c *console) actionFailed(w http.ResponseWriter, r *http.Request, v viewer, form string, err error) {
+	code := firebreak.ErrorCode(err)
+	if code == firebreak.ENotFound && form == "" {
+		c.notFound(w, r, v, "Incident "+r.PathValue("ref"))
+		return
+	}
+	if code != firebreak.EPreconditionFailed && code != firebreak.EConflict && code != firebreak.EInvalid &&
+		code != firebreak.ENotFound {
+		c.errorPage(w, r, v, err)
+		return
+	}
+	iv, lerr := c.loadIncident(r.Context(), r.PathValue("ref"), v)
+	if lerr != nil {
+		c.incidentLoadError(w, r, v, lerr)
+		return
+	}
+	iv.Form, iv.Input = form, r.PostForm
+	switch code {
+	case firebreak.EPreconditionFailed:
+		iv.Stale = true
+		iv.Problem = "Someone else changed this incident while you were looking at it, so your change was not " +
+			"applied. The page now shows the latest state: review it and try again."
+		if strings.HasPrefix(form, "action-") {
+			iv.Problem = "Someone else changed this action item while you were looking at it, so your change " +
+				"was not applied. The page now shows the latest state: review it and try again."
+		}
+	case firebreak.EConflict:
+		iv.Problem = firebreak.ErrorMessage(err)
+	case firebreak.ENotFound:
+		iv.Problem = firebreak.ErrorMessage(err)
+	case firebreak.EInvalid:
+		fe, general := fieldErrors(err)
+		iv.Errors = fe
+		iv.Problem = general
+		if general == "" {
+			iv.Problem = "That did not work: please correct the highlighted field."
+		}
+	}
+	c.renderIncident(w, r, statusOf(code), iv)
+}
+
+// incidentURL is where a successful form goes back to, with an anchor for the part it changed.
+func incidentURL(inc *firebreak.Incident, anchor string) string {
+	u := "/incidents/" + firebreak.IncidentRef(inc.Number)
+	if anchor != "" {
+		u += "#" + anchor
+	}
+	return u
+}
+
+func (c *console) changeStatus(w http.ResponseWriter, r *http.Request, v viewer) {
+	to := firebreak.Status(r.PostFormValue("status"))
+	inc, err := c.s.cfg.Incidents.ChangeStatus(r.Context(), r.PathValue("ref"), to,
+		strings.TrimSpace(r.PostFormValue("message")), ifMatch(r))
+	if err != nil {
+		c.actionFailed(w, r, v, "status", err)
+		return
+	}
+	seeOther(w, r, incidentURL(inc, ""))
+}
+
+func (c *console) changeSeverity(w http.ResponseWriter, r *http.Request, v viewer) {
+	sev := firebreak.Severity(r.PostFormValue("severity"))
+	p := firebreak.IncidentPatch{Severity: &sev, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	if err := p.Validate(); err != nil {
+		c.actionFailed(w, r, v, "severity", err)
+		return
+	}
+	inc, err := c.s.cfg.Incidents.UpdateIncident(r.Context(), r.PathValue("ref"), p, ifMatch(r))
+	if err != nil {
+		c.actionFailed(w, r, v, "severity", err)
+		return
+	}
+	seeOther(w, r, incidentURL(inc, ""))
+}
+
+func (c *console) assignRole(w http.ResponseWriter, r *http.Request, v viewer) {
+	role := firebreak.Role(r.PostFormValue("role"))
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	if r.PostFormValue("assign_self") != "" {
+		user = v.Username
+	}
+	form := "role-" + string(role)
+	if !role.Valid() {
+		form = "role"
+	}
+	inc, err := c.s.cfg.Incidents.AssignRole(r.Context(), r.PathValue("ref"), role, user, ifMatch(r))
+	if err != nil {
+		c.actionFailed(w, r, v, form, err)
+		return
+	}
+	seeOther(w, r, incidentURL(inc, "people"))
+}
+
+func (c *console) addNote(w http.ResponseWriter, r *http.Request, v viewer) {
+	in := firebreak.TimelineInput{Kind: firebreak.EventNote, Message: r.PostFormValue("message"),
+		Starred: r.PostFormValue("starred") != ""}
+	at, err := formTime(r, "occurred_at")
+	if err != nil {
+		c.actionFailed(w, r, v, "note", &firebreak.Error{Code: firebreak.EInvalid, Message: "occurred at " + err.Error(),
+			Fields: []firebreak.FieldError{{Field: "occurred_at", Message: err.Error()}}})
+		return
+	}
+	in.OccurredAt = at
+	ev, err := c.s.cfg.Incidents.AddTimelineEvent(r.Context(), r.PathValue("ref"), in)
+	if err != nil {
+		c.actionFailed(w, r, v, "note", err)
+		return
+	}
+	seeOther(w, r, "/incidents/"+url.PathEscape(r.PathValue("ref"))+"#ev-"+strconv.FormatInt(ev.ID, 10))
+}
+
+func (c *console) postUpdate(w http.ResponseWriter, r *http.Request, v viewer) {
+	in := firebreak.UpdateInput{Message: r.PostFormValue("message"),
+		Audience: firebreak.Audience(r.PostFormValue("audience"))}
+	if _, err := c.s.cfg.Incidents.PostUpdate(r.Context(), r.PathValue("ref"), in); err != nil {
+		c.actionFailed(w, r, v, "update", err)
+		return
+	}
+	seeOther(w, r, "/incidents/"+url.PathEscape(r.PathValue("ref"))+"#updates")
+}
+
+func (c *console) addAction(w http.ResponseWriter, r *http.Request, v viewer) {
+	in := firebreak.ActionItemInput{
+		Title:    r.PostFormValue("title"),
+		Owner:    strings.TrimSpace(r.PostFormValue("owner")),
+		DueDate:  strings.TrimSpace(r.PostFormValue("due_date")),
+		Priority: firebreak.Priority(r.PostFormValue("priority")),
+		Kind:     firebreak.ActionItemKind(r.PostFormValue("kind")),
+	}
+	if _, err := c.s.cfg.Incidents.AddActionItem(r.Context(), r.PathValue("ref"), in); err != nil {
+		c.actionFailed(w, r, v, "action", err)
+		return
+	}
+	seeOther(w, r, "/incidents/"+url.PathEscape(r.PathValue("ref"))+"#actions")
+}
+
+func (c *console) updateAction(w http.ResponseWriter, r *http.Request, v viewer) {
+	id := r.PathValue("id")
+	st := firebreak.ActionItemStatus(r.PostFormValue("status"))
+	owner := strings.TrimSpace(r.PostFormValue("owner"))
+	due := strings.TrimSpace(r.PostFormValue("due_date"))
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	p := firebreak.ActionItemPatch{Status: &st, Owner: &owner, DueDate: &due}
+	if st == firebreak.ActionNotDoing || reason != "" {
+		p.Reason = &reason
+	}
+	if _, err := c.s.cfg.Incidents.UpdateActionItem(r.Context(), r.PathValue("ref"), id, p, ifMatch(r)); err != nil {
+		c.actionFailed(w, r, v, "action-"+id, err)
+		return
+	}
+	seeOther(w, r, "/incidents/"+url.PathEscape(r.PathValue("ref"))+"#action-"+id)
+}
+
+func (c *console) star(w http.ResponseWriter, r *http.Request, v viewer) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		c.notFound(w, r, v, "Timeline event "+r.PathValue("id"))
+		return
+	}
+	starred := r.PostFormValue("starred") == "true"
+	ev, err := c.s.cfg.Incidents.StarTimelineEvent(r.Context(), r.PathValue("ref"), id, starred)
+	if err != nil {
+		if r.Header.Get("X-Requested-With") != "" {
+			s := statusOf(firebreak.ErrorCode(err))
+			http.Error(w, firebreak.ErrorMessage(err), s)
+			return
+		}
+		c.actionFailed(w, r, v, "star", err)
+		return
+	}
+	if r.Header.Get("X-Requested-With") != "" {
+		// The script swaps the entry in place instead of reloading the page.
+		c.renderFragment(w, r, "timeline_entry", timelineItem{Ev: *ev, Ref: r.PathValue("ref"), Viewer: v})
+		return
+	}
+	seeOther(w, r, "/incidents/"+url.PathEscape(r.PathValue("ref"))+"#ev-"+strconv.FormatInt(ev.ID, 10))
+}

@@ -1,0 +1,126 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak"
+)
+
+// TestConsoleTemplates parses every template and renders every page and fragment with representative data, so a
+// broken template fails here rather than in front of a responder.
+func TestConsoleTemplates(t *testing.T) {
+	static, err := loadStatic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"app.css", "app.js", "favicon.svg"} {
+		if _, ok := static.files[name]; !ok {
+			t.Errorf("static asset %s is missing", name)
+		}
+	}
+	tm, err := parseTemplates(static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 14, 0, 0, 0, time.UTC)
+	earlier := now.Add(-time.Hour)
+	inc := &firebreak.Incident{ID: "id", Number: 7, Reference: "INC-7", Title: "Checkout <down>", Summary: "s",
+		Severity: firebreak.SEV1, Status: firebreak.StatusMitigating, Services: []string{"api"},
+		Roles:      map[firebreak.Role]string{firebreak.RoleCommander: "alice"},
+		Milestones: firebreak.Milestones{DetectedAt: &earlier, DeclaredAt: &earlier, MitigatedAt: &now}, Version: 3}
+	v := viewer{Actor: firebreak.Actor{Username: "alice", Role: firebreak.RoleAdmin}, CSRF: "tok"}
+	ev := firebreak.TimelineEvent{ID: 1, Kind: firebreak.EventNote, Message: "hello", Actor: "alice",
+		OccurredAt: earlier, RecordedAt: now, Starred: true}
+	iv := &incidentView{Inc: inc, Ref: "INC-7", Viewer: v, Policy: firebreak.DefaultSeverityPolicies()[0],
+		Allowed: firebreak.AllowedTransitions(inc.Status), Milestones: milestoneViews(inc), Duration: "1h 00m",
+		Timeline: []timelineItem{{Ev: ev, Ref: "INC-7", Viewer: v}}, Errors: formErrors{"message": "is required"},
+		Form: "note", Problem: "stale", Stale: true,
+		Updates: []firebreak.StatusUpdate{{Message: "m", Audience: firebreak.AudienceAll, Status: inc.Status}},
+		Actions: []firebreak.ActionItem{{ID: "a1", Title: "t", Status: firebreak.ActionNotDoing, Reason: "r",
+			Priority: firebreak.PriorityHigh, Kind: firebreak.KindDetect}},
+		Users: []firebreak.User{{Username: "bob", Name: "Bob"}}}
+	svc := &firebreak.Service{Slug: "api", Name: "API", Tier: 1, DependsOn: []string{"db"}, RunbookURL: "https://x"}
+	rows := []listRow{{Inc: *inc, Ref: "INC-7", Duration: "1h", Ongoing: true, Commander: "alice"}}
+	pages := map[string]any{
+		"login":     loginPageData{Error: "Invalid username or password.", Next: "/"},
+		"error":     errorPageData{Status: 404, Heading: "Not found", Message: "gone"},
+		"incidents": listPage{Rows: rows, NextURL: "/incidents?cursor=x"},
+		"declare": declarePage{In: declareInput{Title: "x", Services: []string{"api"}}, Errors: formErrors{"title": "bad"},
+			Policies: firebreak.DefaultSeverityPolicies(), Services: []firebreak.Service{*svc}},
+		"incident":     iv,
+		"services":     serviceListPage{Rows: []serviceRow{{Svc: *svc, Open: 2, Worst: firebreak.SEV1}}},
+		"service":      servicePageData{Svc: svc, Known: map[string]bool{"db": true}, Incidents: rows, Open: 1},
+		"service_form": serviceFormPage{New: true, In: serviceFormInput{Tier: "3"}, Errors: formErrors{}},
+	}
+	for name := range tm.pages {
+		if _, ok := pages[name]; !ok {
+			t.Errorf("page template %s has no render test", name)
+		}
+	}
+	for name, data := range pages {
+		var buf bytes.Buffer
+		if err := tm.execute(&buf, name, layoutData{Title: name, Viewer: v, Page: data}); err != nil {
+			t.Errorf("render %s: %v", name, err)
+			continue
+		}
+		if strings.Contains(buf.String(), "<down>") {
+			t.Errorf("%s: user text is not escaped", name)
+		}
+	}
+	for _, frag := range []struct {
+		name string
+		data any
+	}{{"incident_sections", iv}, {"timeline_entry", timelineItem{Ev: ev, Ref: "INC-7", Viewer: v}}} {
+		var buf bytes.Buffer
+		if err := tm.fragment(&buf, frag.name, frag.data); err != nil {
+			t.Errorf("fragment %s: %v", frag.name, err)
+		}
+	}
+}
+
+func TestFormTimeAndIfMatch(t *testing.T) {
+	for _, c := range []struct{ in, off, want string }{
+		{"2026-03-01T14:05", "", "2026-03-01T14:05:00Z"},
+		{"2026-03-01T14:05", "-120", "2026-03-01T12:05:00Z"}, // UTC+2
+		{"2026-03-01T14:05", "300", "2026-03-01T19:05:00Z"},  // UTC-5
+		{"2026-03-01T14:05:00+01:00", "", "2026-03-01T13:05:00Z"},
+	} {
+		r := formRequest(map[string]string{"at": c.in, "tz_offset": c.off})
+		got, err := formTime(r, "at")
+		if err != nil || got.Format(time.RFC3339) != c.want {
+			t.Errorf("formTime(%q, %q) = %v, %v; want %s", c.in, c.off, got, err, c.want)
+		}
+	}
+	if _, err := formTime(formRequest(map[string]string{"at": "yesterday"}), "at"); err == nil {
+		t.Error("a bad time was accepted")
+	}
+	for in, want := range map[string]int64{`"3"`: 3, `W/"12"`: 12, "7": 7, "": 0, `"x"`: 0} {
+		r := formRequest(nil)
+		r.Header.Set("If-Match", in)
+		if got := ifMatch(r); got != want {
+			t.Errorf("ifMatch(%q) = %d", in, got)
+		}
+	}
+	for next, ok := range map[string]bool{"/incidents?x=1": true, "/": true, "//evil": false, "/\\evil": false,
+		"https://evil": false, "": false, "incidents": false} {
+		if safeNext(next) != ok {
+			t.Errorf("safeNext(%q) = %v", next, !ok)
+		}
+	}
+}
+
+func formRequest(fields map[string]string) *http.Request {
+	form := url.Values{}
+	for k, v := range fields {
+		form.Set(k, v)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
