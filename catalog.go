@@ -100,18 +100,16 @@ func (p ServicePatch) Apply(s *Service, now time.Time) error {
 }
 
 func validateServiceFields(v *Validation, slug, name, team string, tier int, desc, runbook string, deps []string) {
-	if len(name) > MaxNameLen || strings.ContainsAny(name, "\r\n") {
-		v.Add("name", "must be one line of at most %d characters", MaxNameLen)
+	if strings.ContainsAny(name, "\r\n") {
+		v.Add("name", "must be one line")
+	} else {
+		v.Text("name", name, MaxNameLen)
 	}
-	if len(team) > MaxNameLen {
-		v.Add("owner_team", "must be at most %d characters", MaxNameLen)
-	}
+	v.Text("owner_team", team, MaxNameLen)
 	if tier < 1 || tier > 3 {
 		v.Add("tier", "must be 1, 2 or 3")
 	}
-	if len(desc) > MaxTextLen {
-		v.Add("description", "must be at most %d characters", MaxTextLen)
-	}
+	v.Text("description", desc, MaxTextLen)
 	if runbook != "" && !(strings.HasPrefix(runbook, "https://") || strings.HasPrefix(runbook, "http://")) {
 		v.Add("runbook_url", "must be an http(s) URL")
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. Each maps to exactly one HTTP status in the web package.
@@ -81,6 +82,19 @@ type Validation struct{ fields []FieldError }
 // Add records a wrong field.
 func (v *Validation) Add(field, format string, args ...any) {
 	v.fields = append(v.fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Text checks free text: at most max bytes, valid UTF-8 and no NUL bytes (which PostgreSQL refuses and
+// SQLite would store, so both databases behave the same).
+func (v *Validation) Text(field, s string, max int) {
+	switch {
+	case len(s) > max:
+		v.Add(field, "must be at most %d characters", max)
+	case !utf8.ValidString(s):
+		v.Add(field, "must be valid UTF-8")
+	case strings.ContainsRune(s, 0):
+		v.Add(field, "must not contain NUL characters")
+	}
 }
 
 // Err returns an EInvalid *Error listing every recorded field, or nil.

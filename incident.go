@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is where an incident is in its lifecycle.
@@ -256,9 +257,7 @@ func (in *DeclareInput) Validate() error {
 	var v Validation
 	in.Title = strings.TrimSpace(in.Title)
 	validateTitle(&v, "title", in.Title)
-	if len(in.Summary) > MaxTextLen {
-		v.Add("summary", "must be at most %d characters", MaxTextLen)
-	}
+	v.Text("summary", in.Summary, MaxTextLen)
 	if !in.Severity.Valid() {
 		v.Add("severity", "must be one of SEV1, SEV2, SEV3")
 	}
@@ -287,10 +286,10 @@ func validateTitle(v *Validation, field, title string) {
 	switch {
 	case title == "":
 		v.Add(field, "is required")
-	case len(title) > MaxTitleLen:
-		v.Add(field, "must be at most %d characters", MaxTitleLen)
 	case strings.ContainsAny(title, "\r\n"):
 		v.Add(field, "must be one line")
+	default:
+		v.Text(field, title, MaxTitleLen)
 	}
 }
 
@@ -302,6 +301,8 @@ func validateServiceRefs(v *Validation, field string, refs []string) {
 	for _, s := range refs {
 		if strings.TrimSpace(s) == "" {
 			v.Add(field, "must not contain an empty name")
+		} else if len(s) > MaxNameLen || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			v.Add(field, "names an invalid service %q", s)
 		} else if seen[s] {
 			v.Add(field, "names %q twice", s)
 		}
@@ -329,8 +330,8 @@ func (p *IncidentPatch) Validate() error {
 		p.Title = &t
 		validateTitle(&v, "title", t)
 	}
-	if p.Summary != nil && len(*p.Summary) > MaxTextLen {
-		v.Add("summary", "must be at most %d characters", MaxTextLen)
+	if p.Summary != nil {
+		v.Text("summary", *p.Summary, MaxTextLen)
 	}
 	if p.Severity != nil && !p.Severity.Valid() {
 		v.Add("severity", "must be one of SEV1, SEV2, SEV3")
@@ -344,9 +345,7 @@ func (p *IncidentPatch) Validate() error {
 			v.Add("milestones."+name, "unknown milestone (one of %s)", strings.Join(MilestoneNames, ", "))
 		}
 	}
-	if len(p.Reason) > MaxTextLen {
-		v.Add("reason", "must be at most %d characters", MaxTextLen)
-	}
+	v.Text("reason", p.Reason, MaxTextLen)
 	return v.Err()
 }
 

@@ -125,7 +125,10 @@ func TestPatchRecordsEachChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := inc.Version
-	evs := inc.Apply(p, "bob", t0)
+	evs, err := inc.Apply(p, "bob", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	kinds := []firebreak.EventKind{}
 	for _, e := range evs {
 		kinds = append(kinds, e.Kind)
@@ -140,8 +143,8 @@ func TestPatchRecordsEachChange(t *testing.T) {
 	if !strings.HasSuffix(evs[1].Message, ": scope grew") {
 		t.Errorf("reason missing: %q", evs[1].Message)
 	}
-	if again := inc.Apply(p, "bob", t0); len(again) != 0 {
-		t.Errorf("re-applying the same patch made events: %+v", again)
+	if again, err := inc.Apply(p, "bob", t0); err != nil || len(again) != 0 {
+		t.Errorf("re-applying the same patch made events: %+v %v", again, err)
 	}
 	bad := firebreak.IncidentPatch{Milestones: map[string]*time.Time{"lunch_at": nil}}
 	if err := bad.Validate(); firebreak.ErrorCode(err) != firebreak.EInvalid {
@@ -154,15 +157,49 @@ func TestRoleHandover(t *testing.T) {
 	if _, err := inc.AssignRole(firebreak.RoleCommander, "alice", "alice", t0); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := inc.AssignRole(firebreak.RoleCommander, "bob", "alice", t0.Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
+	evs, err := inc.AssignRole(firebreak.RoleCommander, "bob", "alice", t0.Add(time.Hour))
+	if err != nil || len(evs) != 1 {
+		t.Fatal(evs, err)
 	}
+	ev := evs[0]
 	if ev.Data["previous"] != "alice" || !strings.Contains(ev.Message, "handed over from alice to bob") {
 		t.Errorf("event = %+v", ev)
 	}
 	if _, err := inc.AssignRole("janitor", "x", "a", t0); firebreak.ErrorCode(err) != firebreak.EInvalid {
 		t.Errorf("unknown role accepted: %v", err)
+	}
+	v := inc.Version
+	if evs, err := inc.AssignRole(firebreak.RoleCommander, "bob", "bob", t0.Add(2*time.Hour)); err != nil || len(evs) != 0 || inc.Version != v {
+		t.Errorf("re-assigning the holder changed the incident: %v %v version %d→%d", evs, err, v, inc.Version)
+	}
+}
+
+func TestMilestoneCorrectionsKeepOrder(t *testing.T) {
+	inc, _ := declare(t, firebreak.DeclareInput{Title: "x", Severity: firebreak.SEV2})
+	for _, s := range []firebreak.Status{firebreak.StatusMitigating, firebreak.StatusResolved} {
+		if _, err := inc.Transition(s, "", "a", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := t0.Add(2 * time.Hour)
+	early := t0.Add(-2 * time.Hour)
+	cases := map[string]map[string]*time.Time{
+		"impact after detection":   {"impact_started_at": &late},
+		"resolved before detected": {"resolved_at": &early},
+		"declared cleared":         {"declared_at": nil},
+	}
+	for name, ms := range cases {
+		before := inc
+		_, err := inc.Apply(firebreak.IncidentPatch{Milestones: ms}, "a", t0)
+		if firebreak.ErrorCode(err) != firebreak.EInvalid {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if inc.Version != before.Version || inc.Milestones != before.Milestones {
+			t.Errorf("%s: refused correction changed the incident", name)
+		}
+	}
+	if _, err := inc.Apply(firebreak.IncidentPatch{Milestones: map[string]*time.Time{"impact_started_at": &early}}, "a", t0); err != nil {
+		t.Errorf("a valid correction was refused: %v", err)
 	}
 }
 
@@ -274,7 +311,9 @@ func TestLifecycleStateMachine(t *testing.T) {
 				}
 			case 2:
 				s := rapid.SampledFrom(firebreak.Severities).Draw(rt, "sev")
-				inc.Apply(firebreak.IncidentPatch{Severity: &s}, "alice", now)
+				if _, err := inc.Apply(firebreak.IncidentPatch{Severity: &s}, "alice", now); err != nil {
+					rt.Fatal(err)
+				}
 				if inc.Severity != s {
 					rt.Fatal("severity not applied")
 				}

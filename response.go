@@ -46,8 +46,8 @@ func (in *UpdateInput) Validate() error {
 	in.Message = strings.TrimSpace(in.Message)
 	if in.Message == "" {
 		v.Add("message", "is required")
-	} else if len(in.Message) > MaxTextLen {
-		v.Add("message", "must be at most %d characters", MaxTextLen)
+	} else {
+		v.Text("message", in.Message, MaxTextLen)
 	}
 	if in.Audience == "" {
 		in.Audience = AudienceInternal
@@ -194,9 +194,7 @@ func (p ActionItemPatch) Apply(a *ActionItem, now time.Time) error {
 
 func validateActionFields(v *Validation, owner, due string, pr Priority, kind ActionItemKind, st ActionItemStatus,
 	reason string) {
-	if len(owner) > MaxNameLen {
-		v.Add("owner", "must be at most %d characters", MaxNameLen)
-	}
+	v.Text("owner", owner, MaxNameLen)
 	if due != "" {
 		if _, err := time.Parse(time.DateOnly, due); err != nil {
 			v.Add("due_date", "must be a date as YYYY-MM-DD")
@@ -214,7 +212,5 @@ func validateActionFields(v *Validation, owner, due string, pr Priority, kind Ac
 	if st == ActionNotDoing && strings.TrimSpace(reason) == "" {
 		v.Add("reason", "is required when status is not_doing")
 	}
-	if len(reason) > MaxTextLen {
-		v.Add("reason", "must be at most %d characters", MaxTextLen)
-	}
+	v.Text("reason", reason, MaxTextLen)
 }

@@ -94,6 +94,10 @@ type UserService interface {
 	GetUser(ctx context.Context, username string) (*User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	CreateToken(ctx context.Context, in TokenInput) (*Token, error)
+	// ListTokens lists a user's tokens (every user's when username is empty), without their secrets.
+	ListTokens(ctx context.Context, username string) ([]Token, error)
+	// RevokeToken deletes a token; it authenticates nobody from then on.
+	RevokeToken(ctx context.Context, id string) error
 	// AuthenticateToken returns the actor a bearer token stands for.
 	AuthenticateToken(ctx context.Context, secret string) (Actor, error)
 	// AuthenticatePassword checks a username and password.

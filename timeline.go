@@ -59,8 +59,8 @@ func (in *TimelineInput) Validate(now time.Time) error {
 	in.Message = strings.TrimSpace(in.Message)
 	if in.Message == "" {
 		v.Add("message", "is required")
-	} else if len(in.Message) > MaxTextLen {
-		v.Add("message", "must be at most %d characters", MaxTextLen)
+	} else {
+		v.Text("message", in.Message, MaxTextLen)
 	}
 	if in.OccurredAt != nil && in.OccurredAt.After(now.Add(time.Minute)) {
 		v.Add("occurred_at", "must not be in the future")
@@ -128,9 +128,10 @@ func (inc *Incident) Transition(to Status, message, actor string, now time.Time)
 		}
 		return TimelineEvent{}, e
 	}
-	if len(message) > MaxTextLen {
-		return TimelineEvent{}, &Error{Code: EInvalid, Message: "message is too long",
-			Fields: []FieldError{{Field: "message", Message: fmt.Sprintf("must be at most %d characters", MaxTextLen)}}}
+	var v Validation
+	v.Text("message", message, MaxTextLen)
+	if err := v.Err(); err != nil {
+		return TimelineEvent{}, err
 	}
 	from := inc.Status
 	applyStatusMilestones(inc, from, to, now)
@@ -177,22 +178,29 @@ func applyStatusMilestones(inc *Incident, from, to Status, at time.Time) {
 	}
 }
 
-// AssignRole gives role to user (assign, reassign or hand over) and returns the event recording it.
-func (inc *Incident) AssignRole(role Role, user, actor string, now time.Time) (TimelineEvent, error) {
+// AssignRole gives role to user (assign, reassign or hand over) and returns the events recording it: none when
+// the user already holds the role (the incident is then unchanged).
+func (inc *Incident) AssignRole(role Role, user, actor string, now time.Time) ([]TimelineEvent, error) {
 	var v Validation
 	if !role.Valid() {
 		v.Add("role", "must be one of commander, tech_lead, comms_lead")
 	}
-	if strings.TrimSpace(user) == "" {
+	user = strings.TrimSpace(user)
+	if user == "" {
 		v.Add("user", "is required")
+	} else {
+		v.Text("user", user, MaxNameLen)
 	}
 	if err := v.Err(); err != nil {
-		return TimelineEvent{}, err
+		return nil, err
+	}
+	if inc.Roles[role] == user {
+		return nil, nil
 	}
 	now = now.UTC()
 	ev := inc.assignRole(role, user, actor, now, now)
 	inc.touch(now)
-	return ev, nil
+	return []TimelineEvent{ev}, nil
 }
 
 func (inc *Incident) assignRole(role Role, user, actor string, at, now time.Time) TimelineEvent {
@@ -211,7 +219,18 @@ func (inc *Incident) assignRole(role Role, user, actor string, at, now time.Time
 }
 
 // Apply applies a validated patch and returns one event per changed aspect. Unchanged values make no event.
-func (inc *Incident) Apply(p IncidentPatch, actor string, now time.Time) []TimelineEvent {
+// Milestone corrections that would put them out of order (impact after detection, resolution before mitigation,
+// closing before resolution) or clear declared_at or detected_at are refused with EInvalid and change nothing.
+func (inc *Incident) Apply(p IncidentPatch, actor string, now time.Time) ([]TimelineEvent, error) {
+	if len(p.Milestones) > 0 {
+		m := inc.Milestones
+		for name, val := range p.Milestones {
+			*m.Field(name) = val
+		}
+		if err := m.check(); err != nil {
+			return nil, err
+		}
+	}
 	now = now.UTC()
 	var evs []TimelineEvent
 	add := func(kind EventKind, msg string, data map[string]string) {
@@ -264,7 +283,34 @@ func (inc *Incident) Apply(p IncidentPatch, actor string, now time.Time) []Timel
 	if len(evs) > 0 {
 		inc.touch(now)
 	}
-	return evs
+	return evs, nil
+}
+
+// check refuses milestones that cannot all be true at once.
+func (m Milestones) check() error {
+	var v Validation
+	if m.DeclaredAt == nil {
+		v.Add("milestones.declared_at", "cannot be cleared")
+	}
+	if m.DetectedAt == nil {
+		v.Add("milestones.detected_at", "cannot be cleared")
+	}
+	order := []struct {
+		early, late string
+		a, b        *time.Time
+	}{
+		{"impact_started_at", "detected_at", m.ImpactStartedAt, m.DetectedAt},
+		{"detected_at", "mitigated_at", m.DetectedAt, m.MitigatedAt},
+		{"mitigated_at", "resolved_at", m.MitigatedAt, m.ResolvedAt},
+		{"detected_at", "resolved_at", m.DetectedAt, m.ResolvedAt},
+		{"resolved_at", "closed_at", m.ResolvedAt, m.ClosedAt},
+	}
+	for _, o := range order {
+		if o.a != nil && o.b != nil && o.b.Before(*o.a) {
+			v.Add("milestones."+o.late, "must not be before %s (%s)", o.early, o.a.UTC().Format(time.RFC3339))
+		}
+	}
+	return v.Err()
 }
 
 func (inc *Incident) touch(now time.Time) {

@@ -65,9 +65,7 @@ func (in *UserInput) Validate() error {
 	if in.Name == "" {
 		in.Name = in.Username
 	}
-	if len(in.Name) > MaxNameLen {
-		v.Add("name", "must be at most %d characters", MaxNameLen)
-	}
+	v.Text("name", in.Name, MaxNameLen)
 	if in.Email != "" && (!strings.Contains(in.Email, "@") || len(in.Email) > 254) {
 		v.Add("email", "must be an email address")
 	}

@@ -68,6 +68,11 @@ type Result struct {
 	P90 float64 `json:"p90_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
+	// CPU is the share of the machine's CPU capacity this process used during the phase (with --local: the
+	// server and the load generator); OtherCPU what other processes used (-1 when unknown). A high OtherCPU
+	// means the figures are disturbed.
+	CPU      float64 `json:"cpu"`
+	OtherCPU float64 `json:"other_cpu"`
 	// FirstError describes the first error, if any.
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -314,6 +319,7 @@ func (r *runner) loop(ctx context.Context, d time.Duration, maxRequests, want in
 		wg      sync.WaitGroup
 	)
 	stats := make([]workerStats, r.o.Clients)
+	cpu0 := sampleCPU()
 	timer := time.AfterFunc(d, func() { stop.Store(true) })
 	defer timer.Stop()
 	done := context.AfterFunc(ctx, func() { stop.Store(true) })
@@ -356,6 +362,7 @@ func (r *runner) loop(ctx context.Context, d time.Duration, maxRequests, want in
 	elapsed := time.Since(start)
 
 	var res Result
+	res.CPU, res.OtherCPU = cpuUse(cpu0, sampleCPU())
 	res.Clients = r.o.Clients
 	var all []time.Duration
 	for _, ws := range stats {
@@ -396,14 +403,22 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+func pct(f float64) string {
+	if f < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
 // Print writes the results as an aligned table.
 func Print(w io.Writer, results []Result) {
-	fmt.Fprintf(w, "%-28s %9s %7s %10s %9s %9s %9s %9s\n", "scenario", "requests", "errors", "req/s",
-		"p50", "p90", "p99", "max")
+	fmt.Fprintf(w, "%-28s %9s %7s %10s %9s %9s %9s %9s %6s %6s\n", "scenario", "requests", "errors", "req/s",
+		"p50", "p90", "p99", "max", "cpu", "others")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-28s %9d %7d %10.0f %7.2fms %7.2fms %7.2fms %7.2fms\n", r.Name, r.Requests, r.Errors,
-			r.PerSecond, r.P50, r.P90, r.P99, r.Max)
+		fmt.Fprintf(w, "%-28s %9d %7d %10.0f %7.2fms %7.2fms %7.2fms %7.2fms %6s %6s\n", r.Name, r.Requests,
+			r.Errors, r.PerSecond, r.P50, r.P90, r.P99, r.Max, pct(r.CPU), pct(r.OtherCPU))
 	}
+	fmt.Fprintln(w, "(cpu: this process's share of all CPUs; others: what other processes used meanwhile)")
 	for _, r := range results {
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "first error in %q: %s\n", r.Name, r.FirstError)

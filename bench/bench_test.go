@@ -36,3 +36,16 @@ func TestCheckLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestCPUUse(t *testing.T) {
+	a := sampleCPU()
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+	}
+	self, others := cpuUse(a, sampleCPU())
+	if self <= 0 || self > 1.01 {
+		t.Errorf("self = %v after spinning, want a share in (0, 1]", self)
+	}
+	if others != -1 && (others < 0 || others > 1) {
+		t.Errorf("others = %v, want a share or -1", others)
+	}
+}

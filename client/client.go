@@ -294,7 +294,14 @@ type page[T any] struct {
 // all follows next_cursor through every page of a list.
 func all[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 	out := []T{}
-	q := url.Values{"limit": {strconv.Itoa(firebreak.MaxLimit)}}
+	q := url.Values{}
+	if p, rawQuery, ok := strings.Cut(path, "?"); ok {
+		path = p
+		if parsed, err := url.ParseQuery(rawQuery); err == nil {
+			q = parsed
+		}
+	}
+	q.Set("limit", strconv.Itoa(firebreak.MaxLimit))
 	for {
 		var p page[T]
 		if _, err := c.do(ctx, request{method: http.MethodGet, path: path, query: q}, &p); err != nil {

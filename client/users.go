@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/firebreak/firebreak"
 )
@@ -46,4 +47,20 @@ func (c *Client) Me(ctx context.Context) (*firebreak.User, error) {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// ListTokens lists API tokens without their secrets: one user's (admins may name anyone; others get their own),
+// or every user's when username is empty and the caller is an admin.
+func (c *Client) ListTokens(ctx context.Context, username string) ([]firebreak.Token, error) {
+	path := "/tokens"
+	if username != "" {
+		path += "?user=" + url.QueryEscape(username)
+	}
+	return all[firebreak.Token](ctx, c, path)
+}
+
+// RevokeToken deletes an API token; it authenticates nobody from then on.
+func (c *Client) RevokeToken(ctx context.Context, id string) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: "/tokens/" + esc(id)}, nil)
+	return err
 }

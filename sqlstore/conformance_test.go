@@ -1384,9 +1384,9 @@ func TestConcurrentIncidentEdits(t *testing.T) {
 			t.Fatalf("%d wins, %d stale", wins, stale)
 		}
 		// Unconditional writes all apply, each with its own version.
-		for range 10 {
+		for i := range 10 {
 			wg.Go(func() {
-				if _, err := s.AssignRole(alice, inc.ID, firebreak.RoleTechLead, "x", 0); err != nil {
+				if _, err := s.AssignRole(alice, inc.ID, firebreak.RoleTechLead, fmt.Sprint("lead-", i), 0); err != nil {
 					t.Error(err)
 				}
 			})
@@ -1434,11 +1434,13 @@ func TestSubscribe(t *testing.T) {
 	})
 }
 
+// drain consumes signals until none has come for a while (on PostgreSQL the listener's echo of a replica's own
+// NOTIFY arrives a little after the in-process signal).
 func drain(ch <-chan struct{}) {
 	for {
 		select {
 		case <-ch:
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 			return
 		}
 	}

@@ -212,14 +212,11 @@ func (s *scanTime) parse(v string) error {
 // notifyChannel is the PostgreSQL NOTIFY channel that carries "timeline of incident X changed" across replicas.
 const notifyChannel = "firebreak_timeline"
 
-// notifySQL is run in a transaction that appended events of an incident; PostgreSQL delivers the notification
-// at COMMIT (and drops it on ROLLBACK). SQLite has one process, so it needs nothing.
-func (d *dialect) notifySQL() string {
-	if d.name == dialectPostgres {
-		return "SELECT pg_notify('" + notifyChannel + "', ?)"
-	}
-	return ""
-}
+// notifySQL sends one NOTIFY per incident ID of the text[] argument (PostgreSQL). It runs on its own, after the
+// commits it reports, not inside them: PostgreSQL serializes the commits of all transactions that NOTIFY (a
+// cluster-wide lock held through the commit's WAL flush), which would cap every timeline write at one fsync at a
+// time.
+const notifySQL = "SELECT pg_notify('" + notifyChannel + "', x) FROM unnest($1::text[]) AS x"
 
 // insertID runs an INSERT and returns the integer id the database gave the new row: RETURNING id on PostgreSQL,
 // last_insert_rowid() on SQLite (cheaper there than RETURNING, which buffers its result).

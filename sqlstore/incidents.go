@@ -342,7 +342,7 @@ func (s *Store) UpdateIncident(ctx context.Context, ref string, p firebreak.Inci
 				return nil, err
 			}
 		}
-		return inc.Apply(p, actor, s.clock()), nil
+		return inc.Apply(p, actor, s.clock())
 	})
 }
 
@@ -366,11 +366,7 @@ func (s *Store) AssignRole(ctx context.Context, ref string, role firebreak.Role,
 	actor := firebreak.ActorFrom(ctx).Username
 	return s.mutateIncident(ctx, ref, ifVersion, func(t *txn, inc *firebreak.Incident) ([]firebreak.TimelineEvent,
 		error) {
-		ev, err := inc.AssignRole(role, user, actor, s.clock())
-		if err != nil {
-			return nil, err
-		}
-		return []firebreak.TimelineEvent{ev}, nil
+		return inc.AssignRole(role, user, actor, s.clock())
 	})
 }
 

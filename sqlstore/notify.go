@@ -65,6 +65,80 @@ func (h *hub) signalAll() {
 	h.mu.Unlock()
 }
 
+// timelineChanged runs after a commit that appended events of the incident: it signals this process's
+// subscribers and, on PostgreSQL, queues a NOTIFY for the other replicas.
+func (s *Store) timelineChanged(incidentID string) {
+	s.hub.signal(incidentID)
+	if s.notifier != nil {
+		s.notifier.add(incidentID)
+	}
+}
+
+// notifier sends the NOTIFYs of committed timeline changes, coalescing the incidents changed since its last send
+// into one statement. Delivery is best effort: a replica that misses one (this process died between COMMIT and
+// NOTIFY, or the listener was reconnecting) catches up with the next signal, and a reconnecting listener signals
+// all its subscribers.
+type notifier struct {
+	mu      sync.Mutex
+	pending map[string]struct{}
+	wake    chan struct{}
+}
+
+func newNotifier() *notifier {
+	return &notifier{pending: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+func (n *notifier) add(id string) {
+	n.mu.Lock()
+	n.pending[id] = struct{}{}
+	n.mu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (n *notifier) take() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ids := make([]string, 0, len(n.pending))
+	for id := range n.pending {
+		ids = append(ids, id)
+	}
+	clear(n.pending)
+	return ids
+}
+
+// notifyLoop sends queued NOTIFYs until ctx ends, then sends what is left.
+func (s *Store) notifyLoop(ctx context.Context) {
+	defer close(s.notifyDone)
+	send := func(ctx context.Context) {
+		ids := s.notifier.take()
+		if len(ids) == 0 {
+			return
+		}
+		for attempt := 0; attempt < 3; attempt++ {
+			_, err := s.db.ExecContext(ctx, notifySQL, ids)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("notifying other replicas failed", "error", err, "incidents", len(ids))
+			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+		}
+	}
+	for {
+		select {
+		case <-s.notifier.wake:
+			send(ctx)
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			send(fctx)
+			cancel()
+			return
+		}
+	}
+}
+
 // Subscribe returns a channel that is signalled after every commit that appended timeline events of the
 // incident (by its ID, not a ref), and a cancel function to call when done. The channel is buffered (1) and
 // signals coalesce, so a slow reader sees one signal for many events and should then read everything new

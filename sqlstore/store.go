@@ -72,6 +72,9 @@ type Store struct {
 	stopListen  context.CancelFunc
 	listenDone  chan struct{}
 	listenReady chan struct{} // closed when the PostgreSQL listener first LISTENs
+	notifier    *notifier     // PostgreSQL only
+	stopNotify  context.CancelFunc
+	notifyDone  chan struct{}
 	closed      atomic.Bool
 	closeOnce   sync.Once
 	closeErr    error
@@ -125,6 +128,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		s.listenDone = make(chan struct{})
 		s.listenReady = make(chan struct{})
 		go s.listen(lctx)
+		nctx, ncancel := context.WithCancel(context.Background())
+		s.notifier, s.stopNotify, s.notifyDone = newNotifier(), ncancel, make(chan struct{})
+		go s.notifyLoop(nctx)
 		// Wait for the listener, so that once Open returns, Subscribe hears other replicas' commits.
 		select {
 		case <-s.listenReady:
@@ -233,6 +239,10 @@ func (s *Store) Close() error {
 		if s.stopListen != nil {
 			s.stopListen()
 			<-s.listenDone
+		}
+		if s.stopNotify != nil { // after the listener: a replica that is going away need not hear itself
+			s.stopNotify()
+			<-s.notifyDone
 		}
 		if s.writer != nil {
 			s.writer.close()

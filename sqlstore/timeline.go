@@ -54,12 +54,7 @@ func (t *txn) insertEvents(incidentID string, events []firebreak.TimelineEvent) 
 		t.notified = map[string]bool{}
 	}
 	t.notified[incidentID] = true
-	if q := d.notifySQL(); q != "" {
-		if _, err := t.exec(q, incidentID); err != nil {
-			return wrap(err, "notify")
-		}
-	}
-	t.afterCommit(func() { t.s.hub.signal(incidentID) })
+	t.afterCommit(func() { t.s.timelineChanged(incidentID) })
 	return nil
 }
 

@@ -456,3 +456,47 @@ func (s *Store) BootstrapAdmin(ctx context.Context) (password string, created bo
 	}
 	return password, true, nil
 }
+
+// ListTokens lists the API tokens of a user (all users when username is empty), newest first, without secrets.
+func (s *Store) ListTokens(ctx context.Context, username string) ([]firebreak.Token, error) {
+	query := `SELECT t.id, t.user_id, u.username, t.name, t.role, t.created_at, t.expires_at, t.last_used_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id`
+	var args []any
+	if name := strings.ToLower(strings.TrimSpace(username)); name != "" {
+		if _, err := s.GetUser(ctx, name); err != nil {
+			return nil, err
+		}
+		query += ` WHERE u.username = ?`
+		args = append(args, name)
+	}
+	rows, err := s.read(ctx).query(query+` ORDER BY t.created_at DESC, t.id DESC`, args...)
+	if err != nil {
+		return nil, wrap(err, "list tokens")
+	}
+	defer rows.Close()
+	out := []firebreak.Token{}
+	for rows.Next() {
+		var t firebreak.Token
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Username, &t.Name, &t.Role, tsCol(&t.CreatedAt),
+			ntsCol(&t.ExpiresAt), ntsCol(&t.LastUsedAt)); err != nil {
+			return nil, wrap(err, "list tokens")
+		}
+		out = append(out, t)
+	}
+	return out, wrap(rows.Err(), "list tokens")
+}
+
+// RevokeToken deletes an API token: from the commit on, it authenticates nobody.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	err := s.write(ctx, func(t *txn) error {
+		res, err := t.exec(`DELETE FROM api_tokens WHERE id = ?`, id)
+		if err != nil {
+			return wrap(err, "revoke token")
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return notFound("token %s not found", id)
+		}
+		return nil
+	})
+	return wrap(err, "revoke token")
+}

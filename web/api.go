@@ -55,6 +55,8 @@ func (s *Server) routesAPI() {
 	s.api("GET /users", admin, s.listUsers)
 	s.api("GET /users/{username}", admin, s.getUser)
 	s.api("POST /tokens", admin, s.createToken)
+	s.api("GET /tokens", viewer, s.listTokens)
+	s.api("DELETE /tokens/{id}", viewer, s.revokeToken)
 
 	// The OpenAPI document is public and is part of the API it describes, so it is listed in APIRoutes too.
 	s.apiRoutes = append(s.apiRoutes, "GET "+APIPrefix+"/openapi.json")

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/firebreak/firebreak"
 )
@@ -166,4 +167,51 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, t)
+}
+
+// listTokens lists tokens without secrets: every user's (or ?user=) for admins, the caller's own otherwise.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	q := newAPIQuery(r, "user", "limit", "cursor")
+	me := firebreak.ActorFrom(r.Context())
+	user := q.str("user")
+	if !me.Role.Allows(firebreak.RoleAdmin) {
+		if user != "" && user != me.Username {
+			s.problem(w, r, firebreak.Errorf(firebreak.EForbidden, "only admins may list other users' tokens"))
+			return
+		}
+		user = me.Username
+	}
+	ts, err := s.cfg.Users.ListTokens(r.Context(), user)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	page, err := apiPageSlice(q, ts, func(t firebreak.Token) string { return t.ID })
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// revokeToken deletes a token: any token for admins, only one's own otherwise (others' look not found).
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	me := firebreak.ActorFrom(r.Context())
+	if !me.Role.Allows(firebreak.RoleAdmin) {
+		own, err := s.cfg.Users.ListTokens(r.Context(), me.Username)
+		if err != nil {
+			s.problem(w, r, err)
+			return
+		}
+		if !slices.ContainsFunc(own, func(t firebreak.Token) bool { return t.ID == id }) {
+			s.problem(w, r, firebreak.Errorf(firebreak.ENotFound, "token %s not found", id))
+			return
+		}
+	}
+	if err := s.cfg.Users.RevokeToken(r.Context(), id); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -216,6 +216,36 @@ func TestAPIUsersAndTokens(t *testing.T) {
 		// The secret cannot be chosen through the API.
 		p := e.asAdmin("POST", "/api/v1/tokens", `{"username":"alice","name":"x","token":"mine"}`).problem(t, 422)
 		fieldNamed(t, p, "token")
+
+		// Listing never shows secrets; users see their own tokens, admins anyone's.
+		own, err := alice.ListTokens(ctx, "")
+		if err != nil || len(own) != 1 || own[0].ID != tok.ID || own[0].Secret != "" || own[0].Name != "laptop" {
+			t.Fatalf("alice's tokens: %+v %v", own, err)
+		}
+		_, err = alice.ListTokens(ctx, "test-viewer")
+		wantCode(t, err, firebreak.EForbidden)
+		all, err := e.admin.ListTokens(ctx, "")
+		if err != nil || len(all) < 4 {
+			t.Fatalf("admin lists %d tokens: %v", len(all), err)
+		}
+		if strings.Contains(string(e.asAdmin("GET", "/api/v1/tokens", "").body), tok.Secret) {
+			t.Fatal("a token list shows a secret")
+		}
+		// Someone else's token looks not found to a non-admin; one's own can be revoked, and then it is dead.
+		viewerTokens, err := e.admin.ListTokens(ctx, "test-viewer")
+		if err != nil || len(viewerTokens) == 0 {
+			t.Fatal(viewerTokens, err)
+		}
+		wantCode(t, alice.RevokeToken(ctx, viewerTokens[0].ID), firebreak.ENotFound)
+		if _, err := e.viewer.Me(ctx); err != nil {
+			t.Fatalf("the viewer's token died from a refused revoke: %v", err)
+		}
+		if err := alice.RevokeToken(ctx, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = alice.Me(ctx)
+		wantCode(t, err, firebreak.EUnauthorized)
+		wantCode(t, e.admin.RevokeToken(ctx, tok.ID), firebreak.ENotFound)
 	})
 }
 

@@ -122,13 +122,14 @@ func (c *console) authed(need firebreak.UserRole, h authedHandler) http.HandlerF
 		}
 		v := viewer{Actor: a.actor, CSRF: a.csrf}
 		if err := checkAccess(r, need); err != nil {
-			if firebreak.ErrorCode(err) == firebreak.EForbidden && strings.Contains(err.Error(), "CSRF") {
-				err = firebreak.Errorf(firebreak.EForbidden,
-					"This form could not be verified (it may have expired, or come from another site). "+
-						"Go back, reload the page and try again.")
-			} else if firebreak.ErrorCode(err) == firebreak.EForbidden {
-				err = firebreak.Errorf(firebreak.EForbidden, "Your role (%s) cannot do this: it needs %s.",
-					a.actor.Role, need)
+			if firebreak.ErrorCode(err) == firebreak.EForbidden {
+				if a.actor.Role.Allows(need) { // the role is enough, so the CSRF token is what failed
+					err = firebreak.Errorf(firebreak.EForbidden, "This form could not be verified (it may have "+
+						"expired, or come from another site). Go back, reload the page and try again.")
+				} else {
+					err = firebreak.Errorf(firebreak.EForbidden, "Your role (%s) cannot do this: it needs %s.",
+						a.actor.Role, need)
+				}
 			}
 			c.errorPage(w, r, v, err)
 			return
@@ -165,7 +166,6 @@ type layoutData struct {
 	Title  string
 	Nav    string // which top-level section is current: incidents, services
 	Viewer viewer
-	Flash  string
 	// Page holds the page's own data.
 	Page any
 }
@@ -239,7 +239,28 @@ func (fe formErrors) Get(field string) string { return fe[field] }
 // Any reports whether there is any error.
 func (fe formErrors) Any() bool { return len(fe) > 0 }
 
-// fieldErrors turns an application error into messages by field and a general message for the rest.
+// fieldLabels name fields in error sentences where the field name itself reads badly.
+var fieldLabels = map[string]string{
+	"occurred_at":       "The time",
+	"impact_started_at": "Impact start",
+	"runbook_url":       "Runbook URL",
+	"depends_on":        "Dependencies:",
+	"services":          "Services:",
+}
+
+// sentence turns a field's message ("is required") into one a person reads on its own ("Title is required").
+func sentence(field, msg string) string {
+	label, ok := fieldLabels[field]
+	if !ok {
+		label = strings.ReplaceAll(field, "_", " ")
+		if label != "" {
+			label = strings.ToUpper(label[:1]) + label[1:]
+		}
+	}
+	return label + " " + msg
+}
+
+// fieldErrors turns an application error into sentences by field and a general message for the rest.
 func fieldErrors(err error) (formErrors, string) {
 	fe := formErrors{}
 	var e *firebreak.Error
@@ -252,7 +273,7 @@ func fieldErrors(err error) (formErrors, string) {
 			name = name[:i]
 		}
 		if _, dup := fe[name]; !dup {
-			fe[name] = f.Message
+			fe[name] = sentence(name, f.Message)
 		}
 	}
 	general := ""
@@ -336,7 +357,7 @@ func layoutHasZone(v string) bool {
 	return strings.HasSuffix(v, "Z") || strings.LastIndexAny(v, "+-") > len("2006-01-02T")
 }
 
-// localTarget is where to go after a successful form post: the page the form belongs to, plus an anchor.
+// seeOther ends a successful form post with a redirect (Post/Redirect/Get), so a reload does not post again.
 func seeOther(w http.ResponseWriter, r *http.Request, target string) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

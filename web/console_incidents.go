@@ -179,10 +179,10 @@ func (c *console) declare(w http.ResponseWriter, r *http.Request, v viewer) {
 		di.Roles = map[firebreak.Role]string{firebreak.RoleCommander: v.Username}
 	}
 	if t, err := formTime(r, "impact_started_at"); err != nil {
-		fe["impact_started_at"] = err.Error()
+		fe["impact_started_at"] = sentence("impact_started_at", err.Error())
 	} else if t != nil {
 		if t.After(c.s.cfg.Now().Add(time.Minute)) {
-			fe["impact_started_at"] = "must not be in the future"
+			fe["impact_started_at"] = sentence("impact_started_at", "must not be in the future")
 		}
 		di.ImpactStartedAt = t
 	}
@@ -191,6 +191,9 @@ func (c *console) declare(w http.ResponseWriter, r *http.Request, v viewer) {
 		for k, m := range errs {
 			fe[k] = m
 		}
+	}
+	if _, ok := fe["severity"]; ok && in.Severity == "" {
+		fe["severity"] = "Choose a severity."
 	}
 	if fe.Any() {
 		c.renderDeclare(w, r, v, http.StatusUnprocessableEntity, in, fe, "Please correct the highlighted fields.")
@@ -266,7 +269,8 @@ type timelineItem struct {
 // maxTimelineEvents bounds how much of a timeline one page shows (the rest stays reachable through the API).
 const maxTimelineEvents = 5000
 
-func (c *console) loadIncident(ctx context.Context, ref string, v viewer) (*incidentView, error) {
+// loadIncident reads the incident and everything its page shows; the timeline only when withTimeline.
+func (c *console) loadIncident(ctx context.Context, ref string, v viewer, withTimeline bool) (*incidentView, error) {
 	inc, err := c.s.cfg.Incidents.GetIncident(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -281,7 +285,7 @@ func (c *console) loadIncident(ctx context.Context, ref string, v viewer) (*inci
 	dur, ongoing := incidentDuration(inc, iv.Now)
 	iv.Duration, iv.Ongoing = fmtDuration(dur), ongoing
 	f := firebreak.TimelineFilter{Limit: firebreak.MaxLimit}
-	for {
+	for withTimeline {
 		p, err := c.s.cfg.Incidents.ListTimeline(ctx, inc.ID, f)
 		if err != nil {
 			return nil, err
@@ -345,7 +349,7 @@ func (c *console) lastEventID(ctx context.Context, incidentID string, after int6
 }
 
 func (c *console) incidentPage(w http.ResponseWriter, r *http.Request, v viewer) {
-	iv, err := c.loadIncident(r.Context(), r.PathValue("ref"), v)
+	iv, err := c.loadIncident(r.Context(), r.PathValue("ref"), v, true)
 	if err != nil {
 		c.incidentLoadError(w, r, v, err)
 		return
@@ -362,7 +366,6 @@ func (c *console) incidentLoadError(w http.ResponseWriter, r *http.Request, v vi
 }
 
 func (c *console) renderIncident(w http.ResponseWriter, r *http.Request, status int, iv *incidentView) {
-	w.Header().Set("ETag", `"`+strconv.FormatInt(iv.Inc.Version, 10)+`"`)
 	c.render(w, r, status, "incident", layoutData{Title: iv.Ref + " " + iv.Inc.Title, Nav: "incidents",
 		Viewer: iv.Viewer, Page: iv})
 }
@@ -370,13 +373,12 @@ func (c *console) renderIncident(w http.ResponseWriter, r *http.Request, status 
 // incidentSections serves the parts of the incident page that change when the incident does (header, people
 // and milestones, updates, action items), for the live script to swap in.
 func (c *console) incidentSections(w http.ResponseWriter, r *http.Request, v viewer) {
-	iv, err := c.loadIncident(r.Context(), r.PathValue("ref"), v)
+	iv, err := c.loadIncident(r.Context(), r.PathValue("ref"), v, false)
 	if err != nil {
 		status := statusOf(firebreak.ErrorCode(err))
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	w.Header().Set("ETag", `"`+strconv.FormatInt(iv.Inc.Version, 10)+`"`)
 	c.renderFragment(w, r, "incident_sections", iv)
 }
 
@@ -394,7 +396,7 @@ func (c *console) actionFailed(w http.ResponseWriter, r *http.Request, v viewer,
 		c.errorPage(w, r, v, err)
 		return
 	}
-	iv, lerr := c.loadIncident(r.Context(), r.PathValue("ref"), v)
+	iv, lerr := c.loadIncident(r.Context(), r.PathValue("ref"), v, true)
 	if lerr != nil {
 		c.incidentLoadError(w, r, v, lerr)
 		return
@@ -403,6 +405,9 @@ func (c *console) actionFailed(w http.ResponseWriter, r *http.Request, v viewer,
 	switch code {
 	case firebreak.EPreconditionFailed:
 		iv.Stale = true
+		if strings.HasPrefix(form, "action-") {
+			iv.Input = nil // show the item as it is now
+		}
 		iv.Problem = "Someone else changed this incident while you were looking at it, so your change was not " +
 			"applied. The page now shows the latest state: review it and try again."
 		if strings.HasPrefix(form, "action-") {
@@ -418,7 +423,12 @@ func (c *console) actionFailed(w http.ResponseWriter, r *http.Request, v viewer,
 		iv.Errors = fe
 		iv.Problem = general
 		if general == "" {
-			iv.Problem = "That did not work: please correct the highlighted field."
+			msgs := make([]string, 0, len(fe))
+			for _, m := range fe {
+				msgs = append(msgs, m)
+			}
+			slices.Sort(msgs)
+			iv.Problem = strings.Join(msgs, ". ") + "."
 		}
 	}
 	c.renderIncident(w, r, statusOf(code), iv)

@@ -105,6 +105,8 @@ func (c *console) events(w http.ResponseWriter, r *http.Request, v viewer) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.s.Closing():
+			return // shutting down: the browser reconnects (with Last-Event-ID) to another replica or the restart
 		case _, ok := <-wake:
 			if !ok {
 				wake = nil // the store stopped notifying; polling carries on

@@ -188,7 +188,7 @@ func (c *console) serviceCreate(w http.ResponseWriter, r *http.Request, v viewer
 	fail := func(status int, err error) {
 		fe, general := fieldErrors(err)
 		if terr != nil {
-			fe["tier"] = "must be 1, 2 or 3"
+			fe["tier"] = "Tier must be 1, 2 or 3"
 		}
 		if general == "" {
 			general = "Please correct the highlighted fields."
@@ -209,7 +209,7 @@ func (c *console) serviceCreate(w http.ResponseWriter, r *http.Request, v viewer
 			fail(http.StatusUnprocessableEntity, err)
 		case firebreak.EConflict:
 			fail(http.StatusConflict, &firebreak.Error{Code: firebreak.EConflict, Message: firebreak.ErrorMessage(err),
-				Fields: []firebreak.FieldError{{Field: "slug", Message: "is already taken"}}})
+				Fields: []firebreak.FieldError{{Field: "slug", Message: "is already taken by another service"}}})
 		default:
 			c.errorPage(w, r, v, err)
 		}
@@ -250,7 +250,7 @@ func (c *console) serviceUpdate(w http.ResponseWriter, r *http.Request, v viewer
 		RunbookURL: &in.RunbookURL, DependsOn: &deps}
 	if terr != nil {
 		c.renderServiceForm(w, r, v, http.StatusUnprocessableEntity, serviceFormPage{In: in,
-			Errors: formErrors{"tier": "must be 1, 2 or 3"}, Error: "Please correct the highlighted fields."})
+			Errors: formErrors{"tier": "Tier must be 1, 2 or 3"}, Error: "Please correct the highlighted fields."})
 		return
 	}
 	svc, err := c.s.cfg.Catalog.UpdateService(r.Context(), slug, p, in.Version)

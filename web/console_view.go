@@ -23,27 +23,33 @@ func templateFuncs(static *staticAssets) template.FuncMap {
 		"statusLabel": statusLabel,
 		"statusClass": func(s firebreak.Status) string { return "st-" + string(s) },
 		"statusVerb":  statusVerb,
-		"isOpen":      func(s firebreak.Status) bool { return s.Open() },
-		"roleTitle":   func(r firebreak.Role) string { return r.Title() },
-		"kindLabel":   kindLabel,
-		"kindIcon":    kindIcon,
-		"icon":        icon,
-		"timeISO":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"timeShort":   timeShort,
-		"timeFull":    func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04:05 UTC") },
-		"timeClock":   func(t time.Time) string { return t.UTC().Format("15:04:05") },
-		"timeInput":   func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04") },
-		"unixMilli":   func(t time.Time) int64 { return t.UnixMilli() },
-		"deref":       func(t *time.Time) time.Time { return *t },
-		"duration":    fmtDuration,
-		"target":      fmtTarget,
-		"backdated":   backdated,
-		"join":        strings.Join,
-		"string":      func(v any) string { return fmt.Sprint(v) },
-		"has":         func(list []string, s string) bool { return slices.Contains(list, s) },
-		"roles":       func() []firebreak.Role { return firebreak.Roles },
-		"severities":  func() []firebreak.Severity { return firebreak.Severities },
-		"statuses":    func() []firebreak.Status { return firebreak.Statuses },
+		"transitionLabel": func(from, to firebreak.Status) string {
+			if from == firebreak.StatusResolved && to == firebreak.StatusInvestigating {
+				return "Reopen"
+			}
+			return statusVerb(to)
+		},
+		"isOpen":     func(s firebreak.Status) bool { return s.Open() },
+		"roleTitle":  func(r firebreak.Role) string { return r.Title() },
+		"kindLabel":  kindLabel,
+		"kindIcon":   kindIcon,
+		"icon":       icon,
+		"timeISO":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"timeShort":  timeShort,
+		"timeFull":   func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006, 15:04:05 UTC") },
+		"timeClock":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"timeInput":  func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04") },
+		"unixMilli":  func(t time.Time) int64 { return t.UnixMilli() },
+		"deref":      func(t *time.Time) time.Time { return *t },
+		"duration":   fmtDuration,
+		"target":     fmtTarget,
+		"backdated":  backdated,
+		"join":       strings.Join,
+		"string":     func(v any) string { return fmt.Sprint(v) },
+		"has":        func(list []string, s string) bool { return slices.Contains(list, s) },
+		"roles":      func() []firebreak.Role { return firebreak.Roles },
+		"severities": func() []firebreak.Severity { return firebreak.Severities },
+		"statuses":   func() []firebreak.Status { return firebreak.Statuses },
 		"actionStatuses": func() []firebreak.ActionItemStatus {
 			return firebreak.ActionItemStatuses
 		},
@@ -302,14 +308,16 @@ func milestoneViews(inc *firebreak.Incident) []milestoneView {
 	start := incidentStart(inc)
 	out := make([]milestoneView, 0, len(firebreak.MilestoneNames))
 	m := inc.Milestones
+	started := false
 	for _, name := range firebreak.MilestoneNames {
 		t := *m.Field(name)
 		mv := milestoneView{Name: name, Label: milestoneLabels[name], At: t}
 		if t != nil {
-			if d := t.Sub(start); d > 0 {
+			if d := t.Sub(start); d > 0 || started {
 				mv.Elapsed = "+" + fmtDuration(d)
-			} else if d == 0 {
+			} else {
 				mv.Elapsed = "start"
+				started = true
 			}
 		}
 		out = append(out, mv)

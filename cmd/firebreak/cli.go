@@ -29,20 +29,51 @@ type apiFlags struct {
 	json  bool
 }
 
-// bind adds the flags as persistent flags of a command group, with defaults from FIREBREAK_URL and
-// FIREBREAK_TOKEN.
+// bind adds the flags as persistent flags of a command group. Their defaults, FIREBREAK_URL and FIREBREAK_TOKEN,
+// are read when the command runs (so that help never prints the token).
 func (f *apiFlags) bind(cmd *cobra.Command) {
-	u := os.Getenv("FIREBREAK_URL")
-	if u == "" {
-		u = DefaultURL
-	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.url, "url", u, "server URL (FIREBREAK_URL)")
-	pf.StringVar(&f.token, "token", os.Getenv("FIREBREAK_TOKEN"), "API token (FIREBREAK_TOKEN)")
+	pf.StringVar(&f.url, "url", "", "server URL (default: FIREBREAK_URL, else "+DefaultURL+")")
+	pf.StringVar(&f.token, "token", "", "API token (default: FIREBREAK_TOKEN)")
 	pf.BoolVar(&f.json, "json", false, "print the API's JSON instead of human output")
 }
 
-func (f *apiFlags) client() *client.Client { return client.New(f.url, f.token) }
+// baseURL is --url, else FIREBREAK_URL, else DefaultURL.
+func (f *apiFlags) baseURL() string {
+	switch {
+	case f.url != "":
+		return f.url
+	case os.Getenv("FIREBREAK_URL") != "":
+		return os.Getenv("FIREBREAK_URL")
+	}
+	return DefaultURL
+}
+
+// apiToken is --token, else FIREBREAK_TOKEN.
+func (f *apiFlags) apiToken() string {
+	if f.token != "" {
+		return f.token
+	}
+	return os.Getenv("FIREBREAK_TOKEN")
+}
+
+func (f *apiFlags) client() *client.Client { return client.New(f.baseURL(), f.apiToken()) }
+
+// groupCmd is a command that only holds subcommands: without arguments it prints its help; an unknown
+// subcommand is a usage error.
+func groupCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError(cmd, fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()))
+			}
+			return cmd.Help()
+		},
+	}
+}
 
 // printJSON writes v as indented JSON, as the API encodes it.
 func printJSON(w io.Writer, v any) error {

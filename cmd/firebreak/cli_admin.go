@@ -46,24 +46,20 @@ func (f *adminFlags) open(cmd *cobra.Command) (adminAPI, func(), error) {
 
 func newAdminCmd() *cobra.Command {
 	f := &adminFlags{}
-	cmd := &cobra.Command{
-		Use:   "admin",
-		Short: "Manage users and API tokens (admin)",
-		Long: `Manage users and API tokens. By default the commands go through the API (FIREBREAK_URL, FIREBREAK_TOKEN,
+	cmd := groupCmd("admin", "Manage users and API tokens (admin)")
+	cmd.Long = `Manage users and API tokens. By default the commands go through the API (FIREBREAK_URL, FIREBREAK_TOKEN,
 which must be an admin token). With --data-dir or --database-url they work on the database directly, for when
 the server is not running or nobody has a token yet:
 
-  firebreak admin token create --data-dir ./firebreak-data --username admin --name cli`,
-		Args: exactArgs(),
-	}
+  firebreak admin token create --data-dir ./firebreak-data --username admin --name cli`
 	f.bind(cmd)
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.dataDir, "data-dir", "", "work offline on the SQLite database in this data directory")
 	pf.StringVar(&f.databaseURL, "database-url", "", "work offline on this database (postgres://… or sqlite path)")
 
-	user := &cobra.Command{Use: "user", Short: "Create and list users", Args: exactArgs()}
+	user := groupCmd("user", "Create and list users")
 	user.AddCommand(newAdminUserCreateCmd(f), newAdminUserListCmd(f))
-	token := &cobra.Command{Use: "token", Short: "Create API tokens", Args: exactArgs()}
+	token := groupCmd("token", "Create API tokens")
 	token.AddCommand(newAdminTokenCreateCmd(f))
 	cmd.AddCommand(user, token)
 	return cmd

@@ -51,8 +51,8 @@ benchmark is one command. Note that the load generator then shares the CPUs with
 				}
 			}
 			o.Logf = logf
-			o.BaseURL, o.Token = f.url, f.token
-			target := "server at " + f.url
+			o.BaseURL, o.Token = f.baseURL(), f.apiToken()
+			target := "server at " + o.BaseURL
 			if local != "" {
 				if cmd.Flags().Changed("url") {
 					return usageError(cmd, fmt.Errorf("--local and --url exclude each other"))

@@ -17,15 +17,11 @@ import (
 
 func newIncidentCmd() *cobra.Command {
 	f := &apiFlags{}
-	cmd := &cobra.Command{
-		Use:     "incident",
-		Aliases: []string{"incidents", "inc"},
-		Short:   "Declare and work on incidents over the API (FIREBREAK_URL, FIREBREAK_TOKEN)",
-		Long: `Declare and work on incidents over the API. The server is FIREBREAK_URL (default ` + DefaultURL + `)
+	cmd := groupCmd("incident", "Declare and work on incidents over the API (FIREBREAK_URL, FIREBREAK_TOKEN)")
+	cmd.Aliases = []string{"incidents", "inc"}
+	cmd.Long = `Declare and work on incidents over the API. The server is FIREBREAK_URL (default ` + DefaultURL + `)
 and the API token FIREBREAK_TOKEN; --url and --token override them. Incidents are named INC-7, 7 or their id.
---json prints the API's JSON instead of human output.`,
-		Args: exactArgs(),
-	}
+--json prints the API's JSON instead of human output.`
 	f.bind(cmd)
 	cmd.AddCommand(newIncidentDeclareCmd(f), newIncidentListCmd(f), newIncidentShowCmd(f),
 		newIncidentStatusCmd(f), newIncidentAssignCmd(f), newIncidentNoteCmd(f), newIncidentUpdateCmd(f),

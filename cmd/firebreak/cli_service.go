@@ -12,12 +12,8 @@ import (
 
 func newServiceCmd() *cobra.Command {
 	f := &apiFlags{}
-	cmd := &cobra.Command{
-		Use:     "service",
-		Aliases: []string{"services", "svc"},
-		Short:   "Manage the service catalog over the API",
-		Args:    exactArgs(),
-	}
+	cmd := groupCmd("service", "Manage the service catalog over the API")
+	cmd.Aliases = []string{"services", "svc"}
 	f.bind(cmd)
 	cmd.AddCommand(newServiceAddCmd(f), newServiceListCmd(f))
 	return cmd

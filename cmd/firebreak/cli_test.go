@@ -386,6 +386,11 @@ func TestEnvironment(t *testing.T) {
 	if err != nil || out != "Declared INC-1 (SEV2): From the environment\n" {
 		t.Fatalf("declare with the environment: %q, %v", out, err)
 	}
+	// Help shows where the token comes from, never the token.
+	out, err = runCLI(t, "", "incident", "--help")
+	if err != nil || strings.Contains(out, s.token) || !strings.Contains(out, "FIREBREAK_TOKEN") {
+		t.Errorf("incident --help: %v\n%s", err, out)
+	}
 	// Flags win over the environment.
 	_, err = runCLI(t, "", "incident", "list", "--token", "wrong-token-wrong-token")
 	if err == nil || !strings.Contains(err.Error(), "FIREBREAK_TOKEN") {
@@ -421,6 +426,8 @@ func TestErrors(t *testing.T) {
 			`^unknown flag: --bogus\nUsage: firebreak incident list \[flags\]\nRun 'firebreak incident list --help' for more\.$`},
 		{"missing argument", s, []string{"incident", "show"}, "",
 			`^expected an incident, got 0 argument\(s\)\nUsage: firebreak incident show INC-7`},
+		{"unknown command", s, []string{"incident", "frobnicate"}, "",
+			`^unknown command "frobnicate" for "firebreak incident"\nUsage: firebreak incident`},
 		{"extra argument", s, []string{"incident", "list", "extra"}, "", `^expected no arguments, got 1 argument\(s\)\nUsage:`},
 		{"bad --at", s, []string{"incident", "note", "INC-1", "x", "--at", "noon"}, "", `^--at "noon": use HH:MM`},
 		{"future note", s, []string{"incident", "note", "INC-1", "x", "--at", "2099-01-01T00:00:00Z"},

@@ -26,7 +26,7 @@ func newWhoamiCmd() *cobra.Command {
 			if f.json {
 				return printJSON(cmd.OutOrStdout(), u)
 			}
-			_, err = cmd.OutOrStdout().Write([]byte(u.Username + " (" + string(u.Role) + ") at " + f.url + "\n"))
+			_, err = cmd.OutOrStdout().Write([]byte(u.Username + " (" + string(u.Role) + ") at " + f.baseURL() + "\n"))
 			return err
 		},
 	}

@@ -67,7 +67,18 @@
       star(form);
       return;
     }
-    form.setAttribute("data-submitting", "");
+    // One click, one change: disable the form's buttons once the browser has taken the submission (disabling
+    // them now would drop the clicked button's value from the form data).
+    setTimeout(function () {
+      var btns = form.querySelectorAll("button");
+      for (var i = 0; i < btns.length; i++) btns[i].disabled = true;
+    }, 0);
+  });
+  // Coming back through the history (back/forward cache) must not leave buttons disabled.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    var btns = document.querySelectorAll("form button[disabled]");
+    for (var i = 0; i < btns.length; i++) btns[i].disabled = false;
   });
 
   // Ctrl/Cmd+Enter sends a note.
@@ -200,7 +211,11 @@
     var url = page.getAttribute("data-live-url") + "?after=" + encodeURIComponent(page.getAttribute("data-last-event") || "0");
     var es = new EventSource(url);
     es.onopen = function () { setLive("on", "Live"); };
-    es.onerror = function () { setLive("retry", "Reconnecting…"); };
+    es.onerror = function () {
+      // The browser retries by itself, unless the server refused the stream (signed out, incident gone).
+      if (es.readyState === EventSource.CLOSED) setLive("retry", "Live updates stopped: reload the page");
+      else setLive("retry", "Reconnecting…");
+    };
     es.addEventListener("timeline", function (msg) {
       var ev;
       try { ev = JSON.parse(msg.data); } catch (err) { return; }
