@@ -117,10 +117,11 @@ type App struct {
 	// AdminPassword is set when this start created the first admin account.
 	AdminPassword string
 
-	srv      *http.Server
-	listener net.Listener
-	wg       sync.WaitGroup
-	serveErr chan error
+	srv       *http.Server
+	listener  net.Listener
+	stopMaint context.CancelFunc
+	wg        sync.WaitGroup
+	serveErr  chan error
 }
 
 // Open builds the App: opens (and migrates) the database, bootstraps the admin and builds the HTTP server. It
@@ -188,6 +189,10 @@ func (a *App) Start() error {
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 	}
 	a.srv.RegisterOnShutdown(a.Web.CloseStreams)
+	maintCtx, stop := context.WithCancel(context.Background())
+	a.stopMaint = stop
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.maintain(maintCtx) }()
 	a.serveErr = make(chan error, 1)
 	a.wg.Add(1)
 	go func() {
@@ -239,6 +244,7 @@ func (a *App) Shutdown() error {
 		if err := a.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
+		a.stopMaint()
 		a.wg.Wait()
 		a.srv = nil
 	}
@@ -253,3 +259,23 @@ func (a *App) Shutdown() error {
 
 // Close is Shutdown for callers that only need cleanup.
 func (a *App) Close() error { return a.Shutdown() }
+
+// maintain prunes expired idempotency keys and sessions now and then. It holds no business state: the work is an
+// idempotent DELETE, so a replica dying mid-way loses nothing and any replica may do it.
+func (a *App) maintain(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		keys, sessions, err := a.Store.Prune(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.Logger.Warn("pruning expired keys and sessions failed", "err", err)
+		} else if keys+sessions > 0 {
+			a.Logger.Info("pruned expired keys and sessions", "idempotency_keys", keys, "sessions", sessions)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1573,3 +1573,42 @@ func TestPingReportsPendingMigrations(t *testing.T) {
 		}
 	})
 }
+
+func TestPruneForgetsOldIdempotencyKeysAndSessions(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		ctx := firebreak.WithIdempotency(alice, firebreak.Idempotency{Key: "k", RequestHash: "h"})
+		first := must(s.DeclareIncident(ctx, firebreak.DeclareInput{Title: "once", Severity: firebreak.SEV3}))
+		u := must(s.CreateUser(context.Background(), firebreak.UserInput{Username: "pruned", Role: firebreak.RoleViewer}))
+		secret := must(s.CreateSession(context.Background(), u.ID, time.Hour))
+
+		// Within the window, nothing is pruned and the key still replays.
+		c.Advance(23 * time.Hour)
+		keys, sessions := must2(s.Prune(context.Background()))
+		if keys != 0 || sessions != 1 {
+			t.Fatalf("pruned %d keys, %d sessions after 23h; want 0 and the expired session", keys, sessions)
+		}
+		if _, err := s.AuthenticateSession(context.Background(), secret); firebreak.ErrorCode(err) != firebreak.EUnauthorized {
+			t.Fatalf("pruned session still authenticates: %v", err)
+		}
+		var rep *firebreak.IdempotentReplay
+		if _, err := s.DeclareIncident(ctx, firebreak.DeclareInput{Title: "once", Severity: firebreak.SEV3}); !errors.As(err, &rep) || rep.ID != first.ID {
+			t.Fatalf("replay within the window: %v", err)
+		}
+		// After the window the key is forgotten and may be used afresh.
+		c.Advance(2 * time.Hour)
+		if keys, _ := must2(s.Prune(context.Background())); keys != 1 {
+			t.Fatalf("pruned %d keys after 25h, want 1", keys)
+		}
+		again := must(s.DeclareIncident(ctx, firebreak.DeclareInput{Title: "once", Severity: firebreak.SEV3}))
+		if again.ID == first.ID {
+			t.Fatal("a forgotten key replayed")
+		}
+	})
+}
+
+func must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b
+}

@@ -500,3 +500,27 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	})
 	return wrap(err, "revoke token")
 }
+
+// IdempotencyWindow is how long an Idempotency-Key is remembered: a client retrying within it gets the first
+// result; after it the key may be used afresh.
+const IdempotencyWindow = 24 * time.Hour
+
+// Prune deletes what has outlived its use: idempotency keys older than IdempotencyWindow and expired console
+// sessions. It is safe to run on several replicas at once.
+func (s *Store) Prune(ctx context.Context) (keys, sessions int64, err error) {
+	now := s.clock()
+	err = s.write(ctx, func(t *txn) error {
+		res, err := t.exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, s.d.ts(now.Add(-IdempotencyWindow)))
+		if err != nil {
+			return err
+		}
+		keys, _ = res.RowsAffected()
+		res, err = t.exec(`DELETE FROM sessions WHERE expires_at <= ?`, s.d.ts(now))
+		if err != nil {
+			return err
+		}
+		sessions, _ = res.RowsAffected()
+		return nil
+	})
+	return keys, sessions, wrap(err, "prune")
+}
