@@ -59,7 +59,7 @@ func (c *console) incidentList(w http.ResponseWriter, r *http.Request, v viewer)
 	f.Service, f.Open, f.Query = lf.Service, lf.Open, lf.Q
 	page, err := c.s.cfg.Incidents.ListIncidents(r.Context(), f)
 	if err != nil {
-		if firebreak.ErrorCode(err) == firebreak.EInvalid && f.Cursor != "" {
+		if code := firebreak.ErrorCode(err); (code == firebreak.EInvalid || code == firebreak.EBadRequest) && f.Cursor != "" {
 			seeOther(w, r, "/incidents?"+filterQuery(lf).Encode())
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -699,4 +700,63 @@ func TestConsoleStaticAssets(t *testing.T) {
 		t.Fatalf("app.js served as %q", ct)
 	}
 	wantStatus(t, b.get("/static/nope.js"), http.StatusNotFound)
+}
+
+func TestConsoleIncidentPages(t *testing.T) {
+	st := sqltest.Open(t, "sqlite")
+	e := newConsoleEnv(t, st)
+	ctx := as("alice", firebreak.RoleResponder)
+	for i := range 53 {
+		inc, err := st.DeclareIncident(ctx, firebreak.DeclareInput{Title: fmt.Sprintf("Incident %02d", i+1),
+			Severity: firebreak.SEV3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := st.ChangeStatus(ctx, inc.ID, firebreak.StatusResolved, "", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := e.browser()
+	b.login("vera")
+	// A bare visit lists open incidents only.
+	open := b.get("/")
+	wantStatus(t, open, http.StatusOK)
+	if n := open.find(t, "tr.inc-row").Length(); n != 26 {
+		t.Fatalf("%d open incidents listed, want 26", n)
+	}
+	if open.text(t, "h1") != "Open incidents" {
+		t.Fatalf("heading %q", open.text(t, "h1"))
+	}
+	// All of them, in pages.
+	first := b.get("/incidents?open=&status=&severity=&service=&q=")
+	if n := first.find(t, "tr.inc-row").Length(); n != 50 {
+		t.Fatalf("first page has %d rows", n)
+	}
+	next := first.attr(t, "a[rel=next]", "href")
+	if !strings.Contains(next, "cursor=") {
+		t.Fatalf("next link %q", next)
+	}
+	second := b.get(next)
+	wantStatus(t, second, http.StatusOK)
+	if n := second.find(t, "tr.inc-row").Length(); n != 3 {
+		t.Fatalf("second page has %d rows", n)
+	}
+	if second.find(t, "a[rel=next]").Length() != 0 || second.find(t, ".pager a").Length() != 1 {
+		t.Fatal("the last page offers another page, or no way back")
+	}
+	seen := map[string]bool{}
+	for _, p := range []*page{first, second} {
+		p.find(t, "tr.inc-row .ref").Each(func(_ int, s *goquery.Selection) { seen[s.Text()] = true })
+	}
+	if len(seen) != 53 {
+		t.Fatalf("%d distinct incidents over both pages", len(seen))
+	}
+	// A broken cursor goes back to the first page instead of failing.
+	bad := b.get("/incidents?open=&cursor=garbage")
+	wantStatus(t, bad, http.StatusSeeOther)
+	if bad.location() != "/incidents?q=&service=&severity=&status=" {
+		t.Fatalf("bad cursor redirects to %q", bad.location())
+	}
 }
