@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -60,6 +61,9 @@ func (s *Server) routesConsole() {
 		c.page(c.authed(firebreak.RoleResponder, c.updateAction)))
 	s.mux.HandleFunc("POST /incidents/{ref}/timeline/{id}/star",
 		c.page(c.authed(firebreak.RoleResponder, c.star)))
+	s.mux.HandleFunc("POST /incidents/{ref}/details", c.page(c.authed(firebreak.RoleResponder, c.editDetails)))
+	s.mux.HandleFunc("POST /incidents/{ref}/milestones",
+		c.page(c.authed(firebreak.RoleResponder, c.correctMilestones)))
 
 	s.mux.HandleFunc("GET /services", c.page(c.authed(firebreak.RoleViewer, c.serviceList)))
 	s.mux.HandleFunc("GET /services/new", c.page(c.authed(firebreak.RoleAdmin, c.serviceNewForm)))
@@ -67,6 +71,55 @@ func (s *Server) routesConsole() {
 	s.mux.HandleFunc("GET /services/{slug}", c.page(c.authed(firebreak.RoleViewer, c.servicePage)))
 	s.mux.HandleFunc("GET /services/{slug}/edit", c.page(c.authed(firebreak.RoleAdmin, c.serviceEditForm)))
 	s.mux.HandleFunc("POST /services/{slug}/edit", c.page(c.authed(firebreak.RoleAdmin, c.serviceUpdate)))
+
+	s.mux.HandleFunc("GET /admin", c.page(c.authed(firebreak.RoleAdmin, func(w http.ResponseWriter,
+		r *http.Request, _ viewer) {
+		seeOther(w, r, "/admin/users")
+	})))
+	s.mux.HandleFunc("GET /admin/users", c.page(c.authed(firebreak.RoleAdmin, c.adminUsers)))
+	s.mux.HandleFunc("POST /admin/users", c.page(c.authed(firebreak.RoleAdmin, c.createUser)))
+	s.mux.HandleFunc("GET /admin/tokens", c.page(c.authed(firebreak.RoleAdmin, c.adminTokens)))
+	s.mux.HandleFunc("POST /admin/tokens", c.page(c.authed(firebreak.RoleAdmin, c.createToken)))
+	s.mux.HandleFunc("POST /admin/tokens/{id}/revoke", c.page(c.authed(firebreak.RoleAdmin, c.adminRevokeToken)))
+	s.mux.HandleFunc("GET /account/tokens", c.page(c.authed(firebreak.RoleViewer, c.accountTokens)))
+	s.mux.HandleFunc("POST /account/tokens/{id}/revoke",
+		c.page(c.authed(firebreak.RoleViewer, c.accountRevokeToken)))
+
+	// Everything else that is not the API (/api/v1/ has its own problem+json fallback, a more specific pattern),
+	// the assets or an operational endpoint gets the console's 404 page. The pattern has no method: "GET /" would
+	// conflict with "/api/v1/" (neither is more specific), and the handler answers 405 itself where it must.
+	s.mux.HandleFunc("/", c.page(c.fallback))
+}
+
+// fallback answers requests that match no console route: 405 (with Allow) when the path exists with other
+// methods, else the 404 page, signed in or not (an unknown address reveals nothing, so it needs no login).
+func (c *console) fallback(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := c.s.mux.Handler(probe); strings.HasPrefix(pattern, m+" ") {
+			allow = append(allow, m)
+		}
+	}
+	a := authFrom(r.Context())
+	v := viewer{}
+	if a.ok {
+		v = viewer{Actor: a.actor, CSRF: a.csrf}
+	}
+	if len(allow) > 0 {
+		if allow[0] == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		c.render(w, r, http.StatusMethodNotAllowed, "error", layoutData{Title: "Not allowed", Viewer: v,
+			Page: errorPageData{Status: http.StatusMethodNotAllowed, Heading: "Not allowed",
+				Message: "This address does not take " + r.Method + " requests."}})
+		return
+	}
+	c.render(w, r, http.StatusNotFound, "error", layoutData{Title: "Page not found", Viewer: v,
+		Page: errorPageData{Status: http.StatusNotFound, Heading: "Page not found", Path: r.URL.Path,
+			Message: "There is no page at this address. It may have moved, or the link may be mistyped."}})
 }
 
 // page sets the headers every console HTML response carries and limits the size of form bodies.
@@ -200,6 +253,7 @@ type errorPageData struct {
 	Status  int
 	Heading string
 	Message string
+	Path    string // the address that was not found (404 for an unknown address)
 }
 
 // errorPage shows an error as a page with the status its code maps to.
@@ -269,6 +323,13 @@ func fieldErrors(err error) (formErrors, string) {
 	}
 	for _, f := range e.Fields {
 		name := f.Field
+		if ms, ok := strings.CutPrefix(name, "milestones."); ok && milestoneLabels[ms] != "" {
+			// Each milestone is its own field on the form that corrects them.
+			if _, dup := fe[name]; !dup {
+				fe[name] = milestoneLabels[ms] + " " + milestoneMessage(f.Message)
+			}
+			continue
+		}
 		if i := strings.IndexAny(name, ".["); i > 0 {
 			name = name[:i]
 		}
@@ -305,10 +366,30 @@ func ifMatch(r *http.Request) int64 {
 	return n
 }
 
+// milestoneMessage rewrites a domain message about milestones for the form that corrects them: milestone names
+// become their labels, and the time in parentheses goes, since the form shows it beside the field in the
+// reader's own time zone ("must not be before mitigated_at (2026-03-01T12:00:00Z)" → "must not be before
+// mitigated").
+func milestoneMessage(msg string) string {
+	msg = rfc3339RE.ReplaceAllString(msg, "")
+	for _, name := range firebreak.MilestoneNames {
+		msg = strings.ReplaceAll(msg, name, strings.ToLower(milestoneLabels[name]))
+	}
+	return msg
+}
+
+var rfc3339RE = regexp.MustCompile(` ?\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\)`)
+
 // formTime reads a datetime-local field. The browser sends local wall time without a zone; the script adds the
 // browser's offset from UTC in minutes (tz_offset, as JavaScript's getTimezoneOffset). Without it, UTC is
 // assumed. An empty field is nil.
 func formTime(r *http.Request, field string) (*time.Time, error) {
+	return formTimeIn(r, field, "tz_offset")
+}
+
+// formTimeIn is formTime with the offset read from offsetField, for forms with several times: each has its own
+// offset, since daylight saving time may start or end between them. Without offsetField, tz_offset is used.
+func formTimeIn(r *http.Request, field, offsetField string) (*time.Time, error) {
 	v := strings.TrimSpace(r.PostFormValue(field))
 	if v == "" {
 		return nil, nil
@@ -328,7 +409,11 @@ func formTime(r *http.Request, field string) (*time.Time, error) {
 		return &t, nil
 	}
 	var off int
-	if o := strings.TrimSpace(r.PostFormValue("tz_offset")); o != "" {
+	o := strings.TrimSpace(r.PostFormValue(offsetField))
+	if o == "" {
+		o = strings.TrimSpace(r.PostFormValue("tz_offset"))
+	}
+	if o != "" {
 		for i, ch := range o {
 			if i == 0 && ch == '-' {
 				continue

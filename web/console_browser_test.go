@@ -44,8 +44,8 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newChromium starts n headless Chromium processes, in parallel, each with a fresh profile (its own cookies),
-// and returns the context of each one's first tab.
-func newChromium(t *testing.T, path string, n int) []context.Context {
+// and returns the context of each one's first tab. zones[i], when given, is browser i's time zone (TZ).
+func newChromium(t *testing.T, path string, n int, zones ...string) []context.Context {
 	t.Helper()
 	ctxs := make([]context.Context, n)
 	errs := make([]error, n)
@@ -73,6 +73,9 @@ func newChromium(t *testing.T, path string, n int) []context.Context {
 			chromedp.Flag("password-store", "basic"),
 			chromedp.Flag("hide-scrollbars", true),
 			chromedp.WindowSize(1280, 900),
+		}
+		if i < len(zones) && zones[i] != "" {
+			opts = append(opts, chromedp.Env("TZ="+zones[i]))
 		}
 		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 		ctx, cancel := chromedp.NewContext(actx)
@@ -152,8 +155,9 @@ func uiLogin(t *testing.T, ctx context.Context, base, username string) {
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
 
-// TestBrowserJourney: a responder declares a SEV1, hands command over, notes what happened and resolves it,
-// while a colleague in another browser watches the same incident page update live, without reloading.
+// TestBrowserJourney: a responder declares a SEV1, hands command over, notes what happened, resolves it and
+// corrects when the impact started (in her time zone, India's), while a colleague in another browser (UTC) watches
+// the same incident page update live, without reloading. Then an admin creates an API token on a phone.
 func TestBrowserJourney(t *testing.T) {
 	path := chromiumPath(t)
 	for _, dialect := range sqltest.Dialects(t) {
@@ -166,7 +170,7 @@ func TestBrowserJourney(t *testing.T) {
 }
 
 func browserJourney(t *testing.T, path string, e *consoleEnv, st *sqlstore.Store) {
-	browsers := newChromium(t, path, 2)
+	browsers := newChromium(t, path, 2, "Asia/Kolkata")
 	alice, bob := browsers[0], browsers[1]
 
 	// Logged out, the console sends alice to the login page; a wrong password is refused.
@@ -269,19 +273,55 @@ func browserJourney(t *testing.T, path string, e *consoleEnv, st *sqlstore.Store
 		t.Fatalf("stored incident after the journey: %+v", inc)
 	}
 
+	// Alice corrects when the impact started. The form shows and takes her local time (UTC+05:30); the store
+	// gets UTC; bob sees the milestone appear without reloading.
+	ist := time.FixedZone("IST", 5*3600+30*60)
+	detected := inc.Milestones.DetectedAt.UTC()
+	impact := detected.Truncate(time.Minute).Add(-25 * time.Minute)
+	ui(t, alice, "open the milestones form",
+		chromedp.Click(chromedp.CSS("#milestones .ms-edit > summary")),
+		chromedp.WaitVisible(chromedp.ID("msf-in-impact_started_at")))
+	if got, want := evalJS[string](t, alice, `document.getElementById("msf-in-detected_at").value`),
+		detected.In(ist).Format("2006-01-02T15:04"); got != want {
+		t.Fatalf("detected shown as %q in alice's time, want %q", got, want)
+	}
+	if hint := evalJS[string](t, alice, `document.querySelector("#milestones [data-tz-hint]").textContent`); !strings.Contains(hint, "UTC+05:30") {
+		t.Fatalf("time zone hint %q", hint)
+	}
+	ui(t, alice, "correct impact started",
+		chromedp.SetValue(chromedp.ID("msf-in-impact_started_at"), impact.In(ist).Format("2006-01-02T15:04")),
+		chromedp.SendKeys(chromedp.ID("ms-reason"), "errors began with the deploy"),
+		chromedp.Click(chromedp.CSS(".ms-form button[type=submit]")))
+	eventually(t, alice, "the correction is on alice's timeline",
+		`!!document.querySelector("#timeline-list .tl-milestone_changed") && location.hash === "#milestones"`, 5*time.Second)
+	eventually(t, bob, "bob sees impact started without reloading",
+		`window.__notReloaded && Array.from(document.querySelectorAll("#milestones .ms-done .ms-label")).some(e => e.textContent === "Impact started")`,
+		5*time.Second)
+	if inc, err = st.GetIncident(context.Background(), "INC-1"); err != nil || inc.Milestones.ImpactStartedAt == nil ||
+		!inc.Milestones.ImpactStartedAt.Equal(impact) {
+		t.Fatalf("stored impact start %v, want %v (%v)", inc.Milestones.ImpactStartedAt, impact, err)
+	}
+
+	// The rest is layout and forms, the same on every database: once is enough.
+	if st.Dialect() != "sqlite" {
+		return
+	}
+
 	// On a phone-sized screen the pages fit without horizontal scrolling (bob's browser turns into a phone).
+	fits := func(ctx context.Context, p string) {
+		t.Helper()
+		ui(t, ctx, "open "+p+" on a phone", chromedp.Navigate(e.url+p), chromedp.WaitReady(chromedp.CSS("main")))
+		phoneFits(t, ctx, p)
+	}
 	phone := bob
 	ui(t, phone, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	for _, p := range []string{loc, "/incidents?open=", "/incidents/new", "/services", "/services/api"} {
-		ui(t, phone, "open "+p+" on a phone", chromedp.Navigate(e.url+p), chromedp.WaitReady(chromedp.CSS("main")))
-		// A page too wide for the phone makes its browser zoom out, which widens innerWidth too: compare with
-		// the device width as well.
-		w := evalJS[[]int](t, phone, `[document.documentElement.scrollWidth, window.innerWidth]`)
-		if w[0] > w[1] || w[1] > 390 {
-			wide := evalJS[string](t, phone, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > 391).slice(0, 5).map(e => e.tagName + "." + e.className).join(", ")`)
-			t.Errorf("%s overflows a 390 px screen: scrollWidth %d, innerWidth %d (too wide: %s)", p, w[0], w[1], wide)
-		}
+	for _, p := range []string{loc, "/incidents?open=", "/incidents/new", "/services", "/services/api",
+		"/account/tokens", "/no/such/page"} {
+		fits(phone, p)
 	}
+	ui(t, phone, "open both incident forms", chromedp.Navigate(incURL), chromedp.WaitReady(chromedp.CSS("main")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("details").forEach(d => d.open = true)`))
+	phoneFits(t, phone, loc+" with its forms open")
 	ui(t, phone, "open the incident on a phone", chromedp.Navigate(incURL))
 	shot, err := chromedp.Run(phone, chromedp.FullScreenshot(100))
 	if err != nil || len(shot) < 1000 {
@@ -289,6 +329,45 @@ func browserJourney(t *testing.T, path string, e *consoleEnv, st *sqlstore.Store
 	}
 	if dir := os.Getenv(envScreenshots); dir != "" {
 		saveScreenshots(t, dir, e, st, alice, phone, incURL, shot)
+	}
+
+	// Alice hands her phone to ada, an admin, who creates an API token for bob: the secret shows once, and
+	// works.
+	admin := alice
+	ui(t, admin, "alice signs out", chromedp.Click(chromedp.CSS("form[action='/logout'] button")),
+		chromedp.WaitVisible(chromedp.ID("username")))
+	uiLogin(t, admin, e.url, "ada")
+	ui(t, admin, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	fits(admin, "/admin/users")
+	ui(t, admin, "create a token",
+		chromedp.Navigate(e.url+"/admin/tokens"),
+		chromedp.SetValue(chromedp.ID("tok-user"), "bob"),
+		chromedp.SendKeys(chromedp.ID("tok-name"), "pager-bridge"),
+		chromedp.Click(chromedp.CSS(".token-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("new-token-secret")))
+	phoneFits(t, admin, "/admin/tokens with a new token")
+	secret := evalJS[string](t, admin, `document.getElementById("new-token-secret").textContent.trim()`)
+	if a, err := st.AuthenticateToken(context.Background(), secret); err != nil || a.Username != "bob" {
+		t.Fatalf("the token shown authenticates %+v, %v", a, err)
+	}
+	if !evalJS[bool](t, admin, `!document.querySelector("button[data-copy]").hidden`) {
+		t.Fatal("the copy button stays hidden")
+	}
+	ui(t, admin, "reload", chromedp.Reload(), chromedp.WaitReady(chromedp.CSS(".token-table")))
+	if evalJS[bool](t, admin, `!!document.getElementById("new-token") || document.body.textContent.includes(`+jsString(secret)+`)`) {
+		t.Fatal("the secret shows again after a reload")
+	}
+}
+
+// phoneFits fails the test when the page in ctx is wider than a 390 px phone screen.
+func phoneFits(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	// A page too wide for the phone makes its browser zoom out, which widens innerWidth too: compare with the
+	// device width as well.
+	w := evalJS[[]int](t, ctx, `[document.documentElement.scrollWidth, window.innerWidth]`)
+	if w[0] > w[1] || w[1] > 390 {
+		wide := evalJS[string](t, ctx, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > 391).slice(0, 5).map(e => e.tagName + "." + e.className).join(", ")`)
+		t.Errorf("%s overflows a 390 px screen: scrollWidth %d, innerWidth %d (too wide: %s)", what, w[0], w[1], wide)
 	}
 }
 
@@ -368,6 +447,67 @@ func saveScreenshots(t *testing.T, dir string, e *consoleEnv, st *sqlstore.Store
 		t.Fatal(err)
 	}
 	write("desktop-service-form.png", shot)
+
+	// The incident's edit forms, open: details, and a refused milestone correction (resolved before mitigated).
+	for _, dev := range []struct {
+		name string
+		ctx  context.Context
+	}{{"desktop", desktop}, {"phone", phone}} {
+		ui(t, dev.ctx, "refuse a milestone", chromedp.Navigate(e.url+"/incidents/INC-2"),
+			chromedp.Click(chromedp.CSS("#milestones .ms-edit > summary")),
+			chromedp.Evaluate[chromedp.Void](`(() => {
+				const d = new Date(document.getElementById("msf-in-detected_at").value);
+				d.setHours(d.getHours() - 1);
+				const p = n => String(n).padStart(2, "0");
+				document.getElementById("msf-in-resolved_at").value = d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" +
+					p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes());
+			})()`),
+			chromedp.Click(chromedp.CSS(".ms-form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.ID("msf-err-resolved_at")),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("details.inc-edit").open = true`),
+			chromedp.Sleep(200*time.Millisecond))
+		shot, err := chromedp.Run(dev.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(dev.name+"-incident-edit.png", shot)
+	}
+
+	// Administration, as ada: desktop, then the same browser as a phone.
+	admin := login
+	ui(t, admin, "bad user", chromedp.Navigate(e.url+"/admin/users"),
+		chromedp.SendKeys(chromedp.ID("u-username"), "bob"),
+		chromedp.SendKeys(chromedp.ID("u-password"), "short"),
+		chromedp.Click(chromedp.CSS(".user-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("form-error")))
+	shoot := func(ctx context.Context, name string) {
+		t.Helper()
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		write(name+".png", shot)
+	}
+	shoot(admin, "desktop-admin-users-422")
+	for _, dev := range []string{"desktop", "phone"} {
+		if dev == "phone" {
+			ui(t, admin, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		}
+		ui(t, admin, "users", chromedp.Navigate(e.url+"/admin/users"), chromedp.WaitReady(chromedp.CSS(".user-table")))
+		shoot(admin, dev+"-admin-users")
+		ui(t, admin, "create a token", chromedp.Navigate(e.url+"/admin/tokens"),
+			chromedp.SetValue(chromedp.ID("tok-user"), "alice"),
+			chromedp.SendKeys(chromedp.ID("tok-name"), "ci-deploy-"+dev),
+			chromedp.Click(chromedp.CSS(".token-form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.ID("new-token-secret")))
+		shoot(admin, dev+"-admin-token-created")
+		ui(t, admin, "tokens", chromedp.Navigate(e.url+"/admin/tokens"), chromedp.WaitReady(chromedp.CSS("main")))
+		shoot(admin, dev+"-admin-tokens")
+		ui(t, admin, "account", chromedp.Navigate(e.url+"/account/tokens"), chromedp.WaitReady(chromedp.CSS("main")))
+		shoot(admin, dev+"-account")
+		ui(t, admin, "404", chromedp.Navigate(e.url+"/incidents/INC-2/nope"), chromedp.WaitReady(chromedp.CSS("main")))
+		shoot(admin, dev+"-404")
+	}
 	t.Logf("screenshots in %s", dir)
 }
 

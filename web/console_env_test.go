@@ -31,6 +31,12 @@ type consoleEnv struct {
 // services api, db and web (web depends on api, api on db).
 func newConsoleEnv(t testing.TB, st *sqlstore.Store) *consoleEnv {
 	t.Helper()
+	return newConsoleEnvWith(t, st, nil)
+}
+
+// newConsoleEnvWith is newConsoleEnv with a chance to change the server's configuration first.
+func newConsoleEnvWith(t testing.TB, st *sqlstore.Store, configure func(*web.Config)) *consoleEnv {
+	t.Helper()
 	ctx := context.Background()
 	for _, u := range []firebreak.UserInput{
 		{Username: "alice", Name: "Alice Ng", Role: firebreak.RoleResponder},
@@ -53,8 +59,12 @@ func newConsoleEnv(t testing.TB, st *sqlstore.Store) *consoleEnv {
 			t.Fatalf("create service %s: %v", s.Slug, err)
 		}
 	}
-	srv, err := web.New(web.Config{Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st, Ready: st.Ping,
-		IncidentCounts: st.IncidentCounts})
+	cfg := web.Config{Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st, Ready: st.Ping,
+		IncidentCounts: st.IncidentCounts}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

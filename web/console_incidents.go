@@ -173,8 +173,8 @@ func (c *console) declare(w http.ResponseWriter, r *http.Request, v viewer) {
 		ImpactStarted: r.PostFormValue("impact_started_at"),
 	}
 	fe := formErrors{}
-	di := firebreak.DeclareInput{Title: in.Title, Summary: in.Summary, Severity: firebreak.Severity(in.Severity),
-		Services: in.Services}
+	di := firebreak.DeclareInput{Title: in.Title, Summary: formText(r, "summary"),
+		Severity: firebreak.Severity(in.Severity), Services: in.Services}
 	if in.Commander {
 		di.Roles = map[firebreak.Role]string{firebreak.RoleCommander: v.Username}
 	}
@@ -234,6 +234,9 @@ type incidentView struct {
 	Actions     []firebreak.ActionItem
 	OpenActions int
 	Users       []firebreak.User
+	// Catalog is what the details form offers as affected services: the catalog, plus any service the incident
+	// names that the catalog lacks (so saving the form never drops it silently).
+	Catalog []firebreak.Service
 	// After a failed form: which form, its input, its field errors and a message for the page.
 	Form    string
 	Input   url.Values
@@ -257,6 +260,53 @@ func (iv *incidentView) Err(form, field string) string {
 		return ""
 	}
 	return iv.Errors.Get(field)
+}
+
+// kept reports whether form failed and what was typed into it is shown again.
+func (iv *incidentView) kept(form string) bool { return iv.Form == form && iv.Input != nil }
+
+// EditTitle, EditSummary and EditServices fill the details form: what was typed after a failure, else the
+// incident as it is.
+func (iv *incidentView) EditTitle() string {
+	if iv.kept("details") {
+		return iv.Input.Get("title")
+	}
+	return iv.Inc.Title
+}
+
+func (iv *incidentView) EditSummary() string {
+	if iv.kept("details") {
+		return iv.Input.Get("summary")
+	}
+	return iv.Inc.Summary
+}
+
+func (iv *incidentView) EditServices() []string {
+	if iv.kept("details") {
+		return iv.Input["services"]
+	}
+	return iv.Inc.Services
+}
+
+// MilestoneInput is the value of a milestone's datetime-local field: what was typed after a failure, else the
+// stored time in UTC to the minute (the script shows it in the browser's time zone; see MilestonesFromStore).
+func (iv *incidentView) MilestoneInput(name string) string {
+	if iv.kept("milestones") {
+		return iv.Input.Get(name)
+	}
+	if t := iv.Inc.Milestones.Field(name); t != nil && *t != nil {
+		return (*t).UTC().Format("2006-01-02T15:04")
+	}
+	return ""
+}
+
+// MilestonesFromStore reports whether the milestone fields hold stored UTC times (which the script converts to
+// local time) rather than what someone typed (already local).
+func (iv *incidentView) MilestonesFromStore() bool { return !iv.kept("milestones") }
+
+// MilestoneCleared reports whether the failed milestones form asked to clear name.
+func (iv *incidentView) MilestoneCleared(name string) bool {
+	return iv.kept("milestones") && slices.Contains(iv.Input["clear"], name)
 }
 
 // timelineItem is one timeline entry as its template sees it.
@@ -328,6 +378,14 @@ func (c *console) loadIncident(ctx context.Context, ref string, v viewer, withTi
 			c.s.log.WarnContext(ctx, "listing users for the role picker", "err", err)
 		}
 		iv.Users = users
+		if iv.Catalog, err = c.allServices(ctx); err != nil {
+			return nil, err
+		}
+		for _, slug := range inc.Services {
+			if !slices.ContainsFunc(iv.Catalog, func(s firebreak.Service) bool { return s.Slug == slug }) {
+				iv.Catalog = append(iv.Catalog, firebreak.Service{Slug: slug, Name: slug})
+			}
+		}
 	}
 	return iv, nil
 }
@@ -405,8 +463,10 @@ func (c *console) actionFailed(w http.ResponseWriter, r *http.Request, v viewer,
 	switch code {
 	case firebreak.EPreconditionFailed:
 		iv.Stale = true
-		if strings.HasPrefix(form, "action-") {
-			iv.Input = nil // show the item as it is now
+		if strings.HasPrefix(form, "action-") || form == "milestones" {
+			// Show the item or the milestones as they are now: the fields hold times and states, not prose, and
+			// resubmitting the old ones would undo the other person's change.
+			iv.Input = nil
 		}
 		iv.Problem = "Someone else changed this incident while you were looking at it, so your change was not " +
 			"applied. The page now shows the latest state: review it and try again."
@@ -570,4 +630,128 @@ func (c *console) star(w http.ResponseWriter, r *http.Request, v viewer) {
 		return
 	}
 	seeOther(w, r, "/incidents/"+url.PathEscape(r.PathValue("ref"))+"#ev-"+strconv.FormatInt(ev.ID, 10))
+}
+
+// staleForm is the error a form gets when it was rendered from an older version of the incident.
+func staleForm() error {
+	return firebreak.Errorf(firebreak.EPreconditionFailed, "the incident changed since the form was loaded")
+}
+
+// formText reads a free-text field as the API would receive it: browsers send line breaks in a textarea as CRLF.
+func formText(r *http.Request, field string) string {
+	return strings.TrimSpace(strings.ReplaceAll(r.PostFormValue(field), "\r\n", "\n"))
+}
+
+// editDetails changes an incident's title, summary and affected services. Only what differs from the incident is
+// sent, so an untouched field records nothing on the timeline.
+func (c *console) editDetails(w http.ResponseWriter, r *http.Request, v viewer) {
+	ctx := r.Context()
+	inc, err := c.s.cfg.Incidents.GetIncident(ctx, r.PathValue("ref"))
+	if err != nil {
+		c.actionFailed(w, r, v, "details", err)
+		return
+	}
+	version := ifMatch(r)
+	if version != 0 && version != inc.Version {
+		c.actionFailed(w, r, v, "details", staleForm())
+		return
+	}
+	p := firebreak.IncidentPatch{Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	if title := strings.TrimSpace(r.PostFormValue("title")); title != inc.Title {
+		p.Title = &title
+	}
+	if summary := formText(r, "summary"); summary != strings.TrimSpace(strings.ReplaceAll(inc.Summary, "\r\n", "\n")) {
+		p.Summary = &summary
+	}
+	services := r.PostForm["services"]
+	if !sameSet(services, inc.Services) {
+		if services == nil {
+			services = []string{}
+		}
+		p.Services = &services
+	}
+	if p.Empty() {
+		seeOther(w, r, incidentURL(inc, ""))
+		return
+	}
+	if err := p.Validate(); err != nil {
+		c.actionFailed(w, r, v, "details", err)
+		return
+	}
+	inc, err = c.s.cfg.Incidents.UpdateIncident(ctx, inc.ID, p, version)
+	if err != nil {
+		c.actionFailed(w, r, v, "details", err)
+		return
+	}
+	seeOther(w, r, incidentURL(inc, ""))
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// correctMilestones corrects milestones. The form has a datetime-local field per milestone (minute precision, in
+// the browser's time zone, each with its own offset field "<name>_tz") and "clear" checkboxes. A field still
+// showing the stored time to the minute is unchanged; an emptied field clears its milestone, which the domain
+// refuses for declared_at and detected_at.
+func (c *console) correctMilestones(w http.ResponseWriter, r *http.Request, v viewer) {
+	ctx := r.Context()
+	inc, err := c.s.cfg.Incidents.GetIncident(ctx, r.PathValue("ref"))
+	if err != nil {
+		c.actionFailed(w, r, v, "milestones", err)
+		return
+	}
+	version := ifMatch(r)
+	if version != 0 && version != inc.Version {
+		c.actionFailed(w, r, v, "milestones", staleForm())
+		return
+	}
+	clear := r.PostForm["clear"]
+	now := c.s.cfg.Now()
+	changes := map[string]*time.Time{}
+	var bad firebreak.Validation
+	for _, name := range firebreak.MilestoneNames {
+		_, present := r.PostForm[name]
+		if !present && !slices.Contains(clear, name) {
+			continue // not on the form
+		}
+		cur := *inc.Milestones.Field(name)
+		at, err := formTimeIn(r, name, name+"_tz")
+		switch {
+		case slices.Contains(clear, name) || (err == nil && at == nil):
+			if cur != nil {
+				changes[name] = nil
+			}
+		case err != nil:
+			bad.Add("milestones."+name, "%s", err.Error())
+		case cur != nil && at.Equal(cur.UTC().Truncate(time.Minute)):
+			// unchanged: the field shows the stored time to the minute
+		case at.After(now.Add(time.Minute)):
+			bad.Add("milestones."+name, "must not be in the future")
+		default:
+			changes[name] = at
+		}
+	}
+	if err := bad.Err(); err != nil {
+		c.actionFailed(w, r, v, "milestones", err)
+		return
+	}
+	if len(changes) == 0 {
+		seeOther(w, r, incidentURL(inc, "milestones"))
+		return
+	}
+	p := firebreak.IncidentPatch{Milestones: changes, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	inc, err = c.s.cfg.Incidents.UpdateIncident(ctx, inc.ID, p, version)
+	if err != nil {
+		c.actionFailed(w, r, v, "milestones", err)
+		return
+	}
+	seeOther(w, r, incidentURL(inc, "milestones"))
 }

@@ -18,12 +18,14 @@ import (
 // The live timeline: GET /incidents/{ref}/events streams new timeline events as Server-Sent Events.
 //
 // The store's Live.Subscribe wakes the stream the moment an event is committed (in this process, or through
-// PostgreSQL LISTEN/NOTIFY on another replica); a poll every few seconds covers a missed wake-up. Each event
-// carries its id, so a reconnecting browser sends Last-Event-ID and misses nothing.
+// PostgreSQL LISTEN/NOTIFY on another replica). Those wake-ups are reliable, so the poll behind them
+// (Config.LivePollInterval, 10 s by default) is only a safety net: it catches an event whose signal was lost, or
+// one written by another process that shares the SQLite file. Each event carries its id, so a reconnecting browser
+// sends Last-Event-ID and misses nothing.
 
 const (
-	livePollInterval      = 2 * time.Second
-	liveHeartbeatInterval = 15 * time.Second
+	defaultLivePollInterval = 10 * time.Second
+	liveHeartbeatInterval   = 15 * time.Second
 )
 
 // liveEvent is the data of one SSE message: the entry rendered as the page renders it, and whether the parts
@@ -97,7 +99,7 @@ func (c *console) events(w http.ResponseWriter, r *http.Request, v viewer) {
 		c.liveStopped(ctx, err)
 		return
 	}
-	poll := time.NewTicker(livePollInterval)
+	poll := time.NewTicker(c.s.cfg.LivePollInterval)
 	defer poll.Stop()
 	heartbeat := time.NewTicker(liveHeartbeatInterval)
 	defer heartbeat.Stop()

@@ -57,6 +57,14 @@ func TestConsoleTemplates(t *testing.T) {
 		"services":     serviceListPage{Rows: []serviceRow{{Svc: *svc, Open: 2, Worst: firebreak.SEV1}}},
 		"service":      servicePageData{Svc: svc, Known: map[string]bool{"db": true}, Incidents: rows, Open: 1},
 		"service_form": serviceFormPage{New: true, In: serviceFormInput{Tier: "3"}, Errors: formErrors{}},
+		"admin_users": adminUsersPage{Users: []firebreak.User{{Username: "bob", Name: "Bob <down>",
+			Role: firebreak.RoleResponder, CreatedAt: now}}, Tokens: map[string]int{"bob": 2},
+			Errors: formErrors{"username": "taken"}, Error: "e", Notice: "User bob was created.", Created: "bob"},
+		"tokens": tokensPage{Admin: true, User: "bob", Rows: []tokenRow{{Tok: firebreak.Token{ID: "t1",
+			Name: "ci <down>", Username: "bob", Role: firebreak.RoleResponder, CreatedAt: earlier, ExpiresAt: &earlier,
+			LastUsedAt: &now}, Expired: true, New: true}}, Users: []firebreak.User{{Username: "bob"}},
+			In: tokenFormInput{Username: "bob", ExpiresIn: "90"}, Errors: formErrors{"name": "bad"},
+			New: &newToken{Name: "ci", Username: "bob", Secret: "fbk_secret"}},
 	}
 	for name := range tm.pages {
 		if _, ok := pages[name]; !ok {
@@ -68,6 +76,33 @@ func TestConsoleTemplates(t *testing.T) {
 		if err := tm.execute(&buf, name, layoutData{Title: name, Viewer: v, Page: data}); err != nil {
 			t.Errorf("render %s: %v", name, err)
 			continue
+		}
+		if strings.Contains(buf.String(), "<down>") {
+			t.Errorf("%s: user text is not escaped", name)
+		}
+	}
+	// Other states of the pages: a user's own tokens, and the incident page after each new form failed.
+	failed := func(form string, fe formErrors, in url.Values) *incidentView {
+		c := *iv
+		c.Form, c.Errors, c.Input, c.Stale = form, fe, in, false
+		c.Catalog = []firebreak.Service{*svc}
+		return &c
+	}
+	for name, data := range map[string]any{
+		"account tokens": tokensPage{User: "alice", Me: &firebreak.User{Username: "alice", Name: "A <down>"},
+			Errors: formErrors{}},
+		"details failed": failed("details", formErrors{"title": "Title is required"},
+			url.Values{"title": {""}, "services": {"api"}}),
+		"milestones failed": failed("milestones", formErrors{"milestones.resolved_at": "Resolved must not be"},
+			url.Values{"resolved_at": {"2026-03-01T10:00"}, "clear": {"mitigated_at"}}),
+	} {
+		page := "incident"
+		if _, ok := data.(tokensPage); ok {
+			page = "tokens"
+		}
+		var buf bytes.Buffer
+		if err := tm.execute(&buf, page, layoutData{Title: name, Viewer: v, Page: data}); err != nil {
+			t.Errorf("render %s: %v", name, err)
 		}
 		if strings.Contains(buf.String(), "<down>") {
 			t.Errorf("%s: user text is not escaped", name)

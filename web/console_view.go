@@ -54,8 +54,23 @@ func templateFuncs(static *staticAssets) template.FuncMap {
 			return firebreak.ActionItemStatuses
 		},
 		"actionLabel": actionLabel,
-		"priorities":  func() []firebreak.Priority { return firebreak.Priorities },
-		"kinds":       func() []firebreak.ActionItemKind { return firebreak.ActionItemKinds },
+		"userRoles": func() []firebreak.UserRole {
+			return []firebreak.UserRole{firebreak.RoleViewer, firebreak.RoleResponder, firebreak.RoleAdmin}
+		},
+		"roleLabel": func(r firebreak.UserRole) string {
+			switch r {
+			case firebreak.RoleViewer:
+				return "Viewer: reads incidents"
+			case firebreak.RoleResponder:
+				return "Responder: works on incidents"
+			case firebreak.RoleAdmin:
+				return "Admin: also users, tokens, services"
+			}
+			return string(r)
+		},
+		"tokenExpiries": func() []struct{ Days, Label string } { return tokenExpiries },
+		"priorities":    func() []firebreak.Priority { return firebreak.Priorities },
+		"kinds":         func() []firebreak.ActionItemKind { return firebreak.ActionItemKinds },
 		"audienceLabel": func(a firebreak.Audience) string {
 			switch a {
 			case firebreak.AudienceExternal:
@@ -209,6 +224,8 @@ var iconPaths = map[string]string{
 	"fire":      `<path d="M12 3c1 4 6 6 6 11a6 6 0 0 1-12 0c0-3 2-4 2-7 2 1 3 3 3 5 1-2 1-6 1-9z"/>`,
 	"link":      `<path d="M10 14a4 4 0 0 0 6 0l3-3a4 4 0 0 0-6-6l-1 1"/><path d="M14 10a4 4 0 0 0-6 0l-3 3a4 4 0 0 0 6 6l1-1"/>`,
 	"search":    `<circle cx="11" cy="11" r="6"/><path d="M20 20l-4.5-4.5"/>`,
+	"shield":    `<path d="M12 3l8 3v6c0 4.5-3.4 8.3-8 9-4.6-.7-8-4.5-8-9V6z"/><path d="M9 12l2 2 4-4"/>`,
+	"key":       `<circle cx="8" cy="15" r="4"/><path d="M11 12l9-9"/><path d="M16 7l3 3"/><path d="M14 9l2 2"/>`,
 }
 
 // icon returns an inline SVG icon. The markup is a fixed constant, never user input.
@@ -292,6 +309,8 @@ type milestoneView struct {
 	Label   string
 	At      *time.Time
 	Elapsed string // since the incident's start
+	// Clearable is false for declared_at and detected_at, which every incident has.
+	Clearable bool
 }
 
 var milestoneLabels = map[string]string{
@@ -311,7 +330,8 @@ func milestoneViews(inc *firebreak.Incident) []milestoneView {
 	started := false
 	for _, name := range firebreak.MilestoneNames {
 		t := *m.Field(name)
-		mv := milestoneView{Name: name, Label: milestoneLabels[name], At: t}
+		mv := milestoneView{Name: name, Label: milestoneLabels[name], At: t,
+			Clearable: name != "declared_at" && name != "detected_at"}
 		if t != nil {
 			if d := t.Sub(start); d > 0 || started {
 				mv.Elapsed = "+" + fmtDuration(d)

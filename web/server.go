@@ -48,6 +48,9 @@ type Config struct {
 	SessionTTL time.Duration
 	// SecureCookies marks cookies Secure (set when served over HTTPS).
 	SecureCookies bool
+	// LivePollInterval is how often a live timeline stream re-reads the timeline in case a wake-up from Live was
+	// missed (default 10 s). Wake-ups deliver new events at once; the poll is only a safety net.
+	LivePollInterval time.Duration
 }
 
 // Server is the HTTP handler of Firebreak.
@@ -92,6 +95,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.LivePollInterval <= 0 {
+		cfg.LivePollInterval = defaultLivePollInterval
 	}
 	if len(cfg.Severities) == 0 {
 		cfg.Severities = firebreak.DefaultSeverityPolicies()

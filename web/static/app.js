@@ -1,6 +1,6 @@
 // Firebreak console: progressive enhancement only. Every page works without this file; it adds local times,
 // the live timeline (Server-Sent Events), in-place refresh of the incident's header and panels, starring without
-// a reload, and confirmations for final status changes.
+// a reload, confirmations for final status changes and revocations, and copying a new token.
 (function () {
   "use strict";
 
@@ -21,13 +21,37 @@
     if (d.getFullYear() !== now.getFullYear()) date += " " + d.getFullYear();
     return date + " " + clock;
   }
+  // The value of a datetime-local field for d, in the browser's time zone.
+  function inputValue(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" +
+      pad(d.getMinutes());
+  }
+  function zoneName() {
+    var off = -new Date().getTimezoneOffset();
+    var name = "UTC" + (off < 0 ? "−" : "+") + pad(Math.floor(Math.abs(off) / 60)) + ":" + pad(Math.abs(off) % 60);
+    try {
+      var z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (z && z !== "UTC" && z !== "Etc/UTC") name = z + ", " + name;
+    } catch (e) { /* no Intl: the offset says enough */ }
+    return name;
+  }
   function localizeTimes(root) {
-    var els = (root || document).querySelectorAll("time[data-local]");
+    root = root || document;
+    var els = root.querySelectorAll("time[data-local]");
     for (var i = 0; i < els.length; i++) {
       var el = els[i];
       var d = new Date(el.getAttribute("datetime"));
       if (!isNaN(d)) el.textContent = fmt(d, el.getAttribute("data-local"));
     }
+    // Fields filled with a stored time come in UTC: show them in local time (the form sends the offset back).
+    var inputs = root.querySelectorAll("input[type=datetime-local][data-utc]");
+    for (var j = 0; j < inputs.length; j++) {
+      var t = new Date(inputs[j].getAttribute("data-utc"));
+      if (!isNaN(t)) inputs[j].value = inputValue(t);
+      inputs[j].removeAttribute("data-utc");
+    }
+    var hints = root.querySelectorAll("[data-tz-hint]");
+    for (var k = 0; k < hints.length; k++) hints[k].textContent = "Times are in your time zone (" + zoneName() + ").";
   }
 
   function fmtElapsed(ms) {
@@ -56,6 +80,14 @@
       var local = form.querySelector("input[type=datetime-local]");
       var d = local && local.value ? new Date(local.value) : new Date();
       tz.value = String(isNaN(d) ? new Date().getTimezoneOffset() : d.getTimezoneOffset());
+    }
+    // A form with several times sends an offset for each (daylight saving time may change between them).
+    var locals = form.querySelectorAll("input[type=datetime-local][data-tz]");
+    for (var i = 0; i < locals.length; i++) {
+      var hidden = form.querySelector("input[name='" + locals[i].getAttribute("data-tz") + "']");
+      if (!hidden) continue;
+      var at = locals[i].value ? new Date(locals[i].value) : new Date();
+      hidden.value = String(isNaN(at) ? new Date().getTimezoneOffset() : at.getTimezoneOffset());
     }
     var btn = e.submitter;
     if (btn && btn.hasAttribute("data-confirm") && !window.confirm(btn.getAttribute("data-confirm"))) {
@@ -89,6 +121,33 @@
       if (t.form.requestSubmit) t.form.requestSubmit(); else t.form.submit();
     }
   });
+
+  // Copy buttons (a new token's secret). Without the script the text is still there to select.
+  function copied(btn) {
+    btn.textContent = "Copied";
+    setTimeout(function () { btn.textContent = "Copy"; }, 2000);
+  }
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("button[data-copy]");
+    if (!btn) return;
+    var el = document.getElementById(btn.getAttribute("data-copy"));
+    if (!el) return;
+    var selectIt = function () {
+      var range = document.createRange();
+      range.selectNodeContents(el);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      try { if (document.execCommand("copy")) copied(btn); } catch (err) { /* selected: the user copies */ }
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(el.textContent.trim()).then(function () { copied(btn); }, selectIt);
+    } else {
+      selectIt();
+    }
+  });
+  var copyButtons = document.querySelectorAll("button[data-copy]");
+  for (var cb = 0; cb < copyButtons.length; cb++) copyButtons[cb].hidden = false;
 
   function csrfOf(form) {
     var el = form.querySelector("input[name=csrf_token]");
@@ -150,7 +209,7 @@
       delete dirty[node.id];
       keepOpen.forEach(function (id) {
         var el = document.getElementById(id);
-        var det = el && el.querySelector("details");
+        var det = el && (el.tagName === "DETAILS" ? el : el.querySelector("details"));
         if (det) det.open = true;
       });
       localizeTimes(node);
