@@ -1612,3 +1612,29 @@ func must2[A, B any](a A, b B, err error) (A, B) {
 	}
 	return a, b
 }
+
+func TestTokenCacheKeepsExpiryAndRevocation(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		ctx := context.Background()
+		must(s.CreateUser(ctx, firebreak.UserInput{Username: "cached", Role: firebreak.RoleResponder}))
+		exp := c.Now().Add(time.Minute)
+		tok := must(s.CreateToken(ctx, firebreak.TokenInput{Username: "cached", Name: "short", ExpiresAt: &exp}))
+		for range 3 { // the first lookup fills the cache, the others use it
+			if a, err := s.AuthenticateToken(ctx, tok.Secret); err != nil || a.Username != "cached" {
+				t.Fatalf("auth: %+v %v", a, err)
+			}
+		}
+		c.Advance(time.Minute)
+		if _, err := s.AuthenticateToken(ctx, tok.Secret); firebreak.ErrorCode(err) != firebreak.EUnauthorized {
+			t.Fatalf("an expired token authenticated from the cache: %v", err)
+		}
+		other := must(s.CreateToken(ctx, firebreak.TokenInput{Username: "cached", Name: "long"}))
+		must(s.AuthenticateToken(ctx, other.Secret))
+		if err := s.RevokeToken(ctx, other.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AuthenticateToken(ctx, other.Secret); firebreak.ErrorCode(err) != firebreak.EUnauthorized {
+			t.Fatalf("a revoked token authenticated from the cache: %v", err)
+		}
+	})
+}

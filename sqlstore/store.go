@@ -68,6 +68,7 @@ type Store struct {
 	writer *writer         // SQLite only
 	rstmts *stmtCache      // SQLite only: prepared statements of the read pool
 	hub    hub
+	tokens tokenCache
 
 	stopListen  context.CancelFunc
 	listenDone  chan struct{}
