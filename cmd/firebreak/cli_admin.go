@@ -21,6 +21,8 @@ type adminAPI interface {
 	CreateUser(ctx context.Context, in firebreak.UserInput) (*firebreak.User, error)
 	ListUsers(ctx context.Context) ([]firebreak.User, error)
 	CreateToken(ctx context.Context, in firebreak.TokenInput) (*firebreak.Token, error)
+	ListTokens(ctx context.Context, username string) ([]firebreak.Token, error)
+	RevokeToken(ctx context.Context, id string) error
 }
 
 // adminFlags add to the API flags the offline mode: --data-dir or --database-url work on the database directly,
@@ -59,8 +61,8 @@ the server is not running or nobody has a token yet:
 
 	user := groupCmd("user", "Create and list users")
 	user.AddCommand(newAdminUserCreateCmd(f), newAdminUserListCmd(f))
-	token := groupCmd("token", "Create API tokens")
-	token.AddCommand(newAdminTokenCreateCmd(f))
+	token := groupCmd("token", "Create, list and revoke API tokens")
+	token.AddCommand(newAdminTokenCreateCmd(f), newAdminTokenListCmd(f), newAdminTokenRevokeCmd(f))
 	cmd.AddCommand(user, token)
 	return cmd
 }
@@ -204,4 +206,63 @@ func newAdminTokenCreateCmd(f *adminFlags) *cobra.Command {
 	fl.StringVar(&role, "role", "", "role of the token, at most the user's (default: the user's role)")
 	fl.DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: no expiry)")
 	return cmd
+}
+
+func newAdminTokenListCmd(f *adminFlags) *cobra.Command {
+	var username string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List API tokens (never their secrets)",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, done, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			toks, err := api.ListTokens(cmd.Context(), username)
+			if err != nil {
+				return apiError(err)
+			}
+			if toks == nil {
+				toks = []firebreak.Token{}
+			}
+			out := cmd.OutOrStdout()
+			if f.json {
+				return printJSON(out, firebreak.Page[firebreak.Token]{Items: toks})
+			}
+			t := newTable(out, "ID", "USERNAME", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED")
+			for _, tk := range toks {
+				t.row(tk.ID, tk.Username, tk.Name, string(tk.Role), fmtTime(tk.CreatedAt), fmtTimePtr(tk.ExpiresAt),
+					fmtTimePtr(tk.LastUsedAt))
+			}
+			return t.flush()
+		},
+	}
+	cmd.Flags().StringVar(&username, "username", "", "only this user's tokens")
+	return cmd
+}
+
+func newAdminTokenRevokeCmd(f *adminFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "revoke TOKEN-ID",
+		Short:   "Revoke an API token: it authenticates nobody from then on",
+		Example: "  firebreak admin token list --username alice\n  firebreak admin token revoke 01a204cf-9337-7042-b7e8-6578018efeb1",
+		Args:    exactArgs("a token id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			api, done, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := api.RevokeToken(cmd.Context(), args[0]); err != nil {
+				return apiError(err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"id": args[0], "revoked": true})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Revoked token %s\n", args[0])
+			return nil
+		},
+	}
 }

@@ -335,6 +335,26 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("declare with a viewer token: %v", err)
 	}
 
+	// Tokens are listed without secrets, and a revoked token stops working.
+	out = s.ok(t, "admin", "token", "list", "--username", "carol")
+	matches(t, out, `(?m)^ID +USERNAME +NAME +ROLE +CREATED +EXPIRES +LAST USED$`)
+	matches(t, out, `(?m)^`+regexp.QuoteMeta(tok.ID)+` +carol +ci +viewer +\S+ \S+ +\S+ \S+ +\S+ \S+$`)
+	matches(t, out, `(?m)^\S+ +carol +laptop +responder +\S+ \S+ +— +\S+ \S+$`)
+	if strings.Contains(out, tok.Secret) || strings.Contains(out, m[1]) {
+		t.Errorf("token list shows a secret:\n%s", out)
+	}
+	var toks firebreak.Page[firebreak.Token]
+	s.jsonOut(t, &toks, "admin", "token", "list")
+	if len(toks.Items) != 3 { // FIREBREAK_ADMIN_TOKEN, laptop, ci
+		t.Errorf("token list --json = %+v", toks)
+	}
+	if out := s.ok(t, "admin", "token", "revoke", tok.ID); out != "Revoked token "+tok.ID+"\n" {
+		t.Errorf("token revoke printed %q", out)
+	}
+	if _, err := viewer.cli(t, "whoami"); err == nil || !strings.Contains(err.Error(), "hint: set FIREBREAK_TOKEN") {
+		t.Errorf("whoami with a revoked token: %v", err)
+	}
+
 	// Through the API the admin commands need an admin.
 	_, err = carol.cli(t, "admin", "user", "list")
 	if err == nil || !strings.Contains(err.Error(), "needs admin") {
