@@ -147,19 +147,20 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
 	a.Store = st
-	if cfg.AdminToken != "" {
-		if err := st.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("creating the admin token: %w", err)
-		}
-	}
 	pw, created, err := st.BootstrapAdmin(ctx)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("creating the first admin: %w", err)
 	}
+	// The first admin gets a password (for the console) before FIREBREAK_ADMIN_TOKEN adds its token to it.
 	if created {
 		a.AdminPassword = pw
+	}
+	if cfg.AdminToken != "" {
+		if err := st.EnsureAdminToken(ctx, cfg.AdminToken); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("creating the admin token: %w", err)
+		}
 	}
 	a.Web, err = web.New(web.Config{
 		Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st,

@@ -62,6 +62,12 @@ func TestAppServesOnBothDatabases(t *testing.T) {
 			if code, body := get(t, a.URL()+"/readyz"); code != 200 || !strings.Contains(body, "ready") {
 				t.Fatalf("readyz: %d %s", code, body)
 			}
+			// A first start with FIREBREAK_ADMIN_TOKEN still gives the admin a console password.
+			if a.AdminPassword == "" {
+				t.Error("no admin password printed on a first start with an admin token")
+			} else if _, err := a.Store.AuthenticatePassword(context.Background(), "admin", a.AdminPassword); err != nil {
+				t.Errorf("admin password: %v", err)
+			}
 			// FIREBREAK_ADMIN_TOKEN is an admin token with exactly that value.
 			c := client.New(a.URL(), adminToken)
 			me, err := c.Me(context.Background())

@@ -76,8 +76,8 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 func checkAccess(r *http.Request, need firebreak.UserRole) error {
 	a := authFrom(r.Context())
 	if !a.ok {
-		if a.err != nil && firebreak.ErrorCode(a.err) != firebreak.EUnauthorized {
-			return a.err // e.g. the database is down: a 500, not a misleading 401
+		if a.err != nil {
+			return a.err // "invalid token", "token expired", or a 500 when the database is down
 		}
 		return firebreak.Errorf(firebreak.EUnauthorized, "authentication required: send Authorization: Bearer <token>")
 	}

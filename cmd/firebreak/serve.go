@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -13,8 +14,8 @@ import (
 	"github.com/firebreak/firebreak/web"
 )
 
-func newLogger(level slog.Level) *slog.Logger {
-	return slog.New(web.NewLogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(web.NewLogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // serverFlags binds the flags shared by serve and migrate to cfg (defaults come from FIREBREAK_* variables).
@@ -65,7 +66,7 @@ applied on start. On first start an admin account is created and its password pr
 			if debug {
 				cfg.LogLevel = slog.LevelDebug
 			}
-			logger := newLogger(cfg.LogLevel)
+			logger := newLogger(cmd.ErrOrStderr(), cfg.LogLevel)
 			ctx := cmd.Context()
 			a, err := app.Open(ctx, cfg, logger)
 			if err != nil {
@@ -104,7 +105,13 @@ func printWelcome(cmd *cobra.Command, a *app.App) {
 	if a.Config.AdminToken != "" {
 		fmt.Fprintf(out, "The API token from FIREBREAK_ADMIN_TOKEN is an admin token.\n")
 	}
-	fmt.Fprintf(out, "CLI: export FIREBREAK_URL=%s FIREBREAK_TOKEN=<token>  (create one: firebreak admin token create)\n\n", a.URL())
+	tokenHint := "firebreak admin token create --username admin --name cli"
+	if a.Store.Dialect() == "sqlite" {
+		tokenHint = "firebreak admin token create --data-dir " + a.Config.DataDir + " --username admin --name cli"
+	} else {
+		tokenHint += " --database-url <url>"
+	}
+	fmt.Fprintf(out, "CLI: export FIREBREAK_URL=%s FIREBREAK_TOKEN=<token>  (create one: %s)\n\n", a.URL(), tokenHint)
 }
 
 func newMigrateCmd() *cobra.Command {
@@ -115,7 +122,7 @@ func newMigrateCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := sqlstore.Open(cmd.Context(), sqlstore.Options{DatabaseURL: cfg.DatabaseURL,
-				DataDir: cfg.DataDir, Logger: newLogger(slog.LevelInfo)})
+				DataDir: cfg.DataDir, Logger: newLogger(cmd.ErrOrStderr(), slog.LevelInfo)})
 			if err != nil {
 				return err
 			}
