@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/firebreak/firebreak"
@@ -133,4 +135,138 @@ func FuzzTimelineNote(f *testing.F) {
 			t.Fatalf("201 for %q but stored %+v (answered %+v)", body, p.Items, ev)
 		}
 	})
+}
+
+// serveGetFuzz sends a GET with a raw query through the real handler: never a 5xx, a refusal is problem+json
+// naming a field, and a success is a list envelope.
+func serveGetFuzz(t *testing.T, srv http.Handler, secret, path, rawQuery string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("GET", path, nil)
+	req.URL.RawQuery = rawQuery
+	req.Header.Set("Authorization", "Bearer "+secret)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%d for query %q: %s", rec.Code, rawQuery, rec.Body)
+	}
+	if rec.Code != http.StatusOK {
+		var p web.Problem
+		if rec.Header().Get("Content-Type") != "application/problem+json" ||
+			json.Unmarshal(rec.Body.Bytes(), &p) != nil || p.Status != rec.Code || p.Detail == "" {
+			t.Fatalf("refusal %d for %q is not a problem: %s", rec.Code, rawQuery, rec.Body)
+		}
+		return rec
+	}
+	var page struct {
+		Items      []json.RawMessage `json:"items"`
+		NextCursor *string           `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || page.Items == nil || page.NextCursor == nil {
+		t.Fatalf("200 for %q is not a list envelope: %s", rawQuery, rec.Body)
+	}
+	return rec
+}
+
+// FuzzListQueries: list filters, limits and cursors come straight from URLs that people and scripts write.
+func FuzzListQueries(f *testing.F) {
+	st, srv, secret := fuzzServer(f)
+	ctx := context.Background()
+	var inc *firebreak.Incident
+	for i := range 3 {
+		var err error
+		inc, err = st.DeclareIncident(ctx, firebreak.DeclareInput{Title: "Listed", Severity: firebreak.SEV2,
+			Services: []string{"api"}})
+		if err != nil {
+			f.Fatal(err)
+		}
+		if _, err := st.AddTimelineEvent(ctx, inc.ID, firebreak.TimelineInput{Message: "note", Starred: i == 1}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	first := serveGetFuzzSeed(f, srv, secret, "/api/v1/incidents", "limit=1")
+	for _, q := range []string{"", "status=detected,investigating&severity=SEV2", "service=api&open=true",
+		"since=2026-01-01T00:00:00Z&until=2027-01-01T00:00:00Z", "q=list", "limit=0", "limit=10000", "limit=x",
+		"cursor=" + first, "cursor=%%%", "cursor=AAAA", "status=bogus", "since=yesterday", "until=2020-01-01T00:00:00Z&since=2021-01-01T00:00:00Z",
+		"stauts=detected", "limit=1&limit=2"} {
+		f.Add("/api/v1/incidents", q)
+	}
+	tl := "/api/v1/incidents/" + inc.ID + "/timeline"
+	for _, q := range []string{"", "starred=true", "after=0", "after=-1", "after=x", "limit=1", "cursor=Zm9v", "starred=maybe"} {
+		f.Add(tl, q)
+	}
+	f.Add("/api/v1/services", "limit=1&cursor=api")
+	f.Fuzz(func(t *testing.T, path, rawQuery string) {
+		switch path {
+		case "/api/v1/incidents", tl, "/api/v1/services":
+		default:
+			return // the paths are fixed; the fuzzer varies the query
+		}
+		serveGetFuzz(t, srv, secret, path, rawQuery)
+	})
+}
+
+func serveGetFuzzSeed(f *testing.F, srv http.Handler, secret, path, rawQuery string) string {
+	req := httptest.NewRequest("GET", path+"?"+rawQuery, nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	var page struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &page) != nil || page.NextCursor == "" {
+		f.Fatalf("seed list: %d %s", rec.Code, rec.Body)
+	}
+	return page.NextCursor
+}
+
+// FuzzIfMatch: the If-Match header of an update is outside input; a write happens only when it names the
+// current version (or is absent or "*"), and nothing answers 5xx.
+func FuzzIfMatch(f *testing.F) {
+	st, srv, secret := fuzzServer(f)
+	inc, err := st.DeclareIncident(context.Background(), firebreak.DeclareInput{Title: "Versioned", Severity: firebreak.SEV3})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, h := range []string{`"1"`, `"2"`, `W/"1"`, `1`, `*`, `"1", "2"`, `""`, `"0"`, `"-1"`, `"99999999999999999999"`, ``} {
+		f.Add(h)
+	}
+	path := "/api/v1/incidents/" + inc.ID
+	f.Fuzz(func(t *testing.T, ifMatch string) {
+		ctx := context.Background()
+		before, err := st.GetIncident(ctx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("PATCH", path, bytes.NewReader([]byte(`{"summary":"`+strconvQuote(ifMatch)+`"}`)))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		if ifMatch != "" {
+			req.Header["If-Match"] = []string{ifMatch}
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%d for If-Match %q: %s", rec.Code, ifMatch, rec.Body)
+		}
+		after, err := st.GetIncident(ctx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusOK && after.Version != before.Version {
+			t.Fatalf("refused (%d) but written, If-Match %q", rec.Code, ifMatch)
+		}
+		current := `"` + strconvItoa(before.Version) + `"`
+		sent := strings.Trim(ifMatch, " \t") // optional whitespace around a header value is not part of it
+		if rec.Code == http.StatusOK && sent != "" && sent != "*" && sent != current {
+			t.Fatalf("If-Match %q accepted against version %d", ifMatch, before.Version)
+		}
+	})
+}
+
+func strconvItoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// strconvQuote makes s safe inside a JSON string literal (without the surrounding quotes).
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }

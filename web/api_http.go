@@ -181,7 +181,7 @@ func apiIfMatch(r *http.Request) (int64, error) {
 	if len(vals) == 0 {
 		return 0, nil
 	}
-	v := strings.TrimSpace(strings.Join(vals, ","))
+	v := strings.Trim(strings.Join(vals, ","), " \t") // optional whitespace (RFC 9110), nothing else
 	if v == "*" {
 		return 0, nil
 	}
