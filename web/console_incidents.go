@@ -109,10 +109,19 @@ func filterQuery(lf listFilter) url.Values {
 
 // allServices reads the whole catalog (it is small: tens to hundreds of services).
 func (c *console) allServices(ctx context.Context) ([]firebreak.Service, error) {
-	var out []firebreak.Service
 	f := firebreak.ServiceFilter{Limit: firebreak.MaxLimit}
+	return allPages(func(cursor string) (*firebreak.Page[firebreak.Service], error) {
+		f.Cursor = cursor
+		return c.s.cfg.Catalog.ListServices(ctx, f)
+	})
+}
+
+// allPages follows a list's cursors, up to 20 pages of the largest size.
+func allPages[T any](list func(cursor string) (*firebreak.Page[T], error)) ([]T, error) {
+	var out []T
+	cursor := ""
 	for range 20 {
-		p, err := c.s.cfg.Catalog.ListServices(ctx, f)
+		p, err := list(cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +129,7 @@ func (c *console) allServices(ctx context.Context) ([]firebreak.Service, error) 
 		if p.NextCursor == "" {
 			break
 		}
-		f.Cursor = p.NextCursor
+		cursor = p.NextCursor
 	}
 	return out, nil
 }

@@ -23,20 +23,11 @@ type serviceListPage struct {
 
 // openIncidents reads every open incident (there are few at any time).
 func (c *console) openIncidents(ctx context.Context, service string) ([]firebreak.Incident, error) {
-	var out []firebreak.Incident
 	f := firebreak.IncidentFilter{Open: true, Service: service, Limit: firebreak.MaxLimit}
-	for range 20 {
-		p, err := c.s.cfg.Incidents.ListIncidents(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Items...)
-		if p.NextCursor == "" {
-			break
-		}
-		f.Cursor = p.NextCursor
-	}
-	return out, nil
+	return allPages(func(cursor string) (*firebreak.Page[firebreak.Incident], error) {
+		f.Cursor = cursor
+		return c.s.cfg.Incidents.ListIncidents(ctx, f)
+	})
 }
 
 func moreSevere(a, b firebreak.Severity) bool {
