@@ -5,6 +5,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -52,6 +53,31 @@ func (d *dialect) lockOf(alias string) string {
 		return " FOR NO KEY UPDATE"
 	}
 	return " FOR NO KEY UPDATE OF " + alias
+}
+
+// sqliteLowerFunc is a Unicode-aware lower() for SQLite, whose built-in LOWER folds only ASCII letters: a search
+// for "überlast" (lower-cased in Go) must find the title "Überlast" as it does on PostgreSQL.
+const sqliteLowerFunc = "firebreak_lower"
+
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction(sqliteLowerFunc, 1,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return strings.ToLower(v), nil
+			case []byte:
+				return strings.ToLower(string(v)), nil
+			}
+			return args[0], nil
+		})
+}
+
+// lower is the SQL that lower-cases expr for a case-insensitive comparison with a strings.ToLower'd value.
+func (d *dialect) lower(expr string) string {
+	if d.name == dialectSQLite {
+		return sqliteLowerFunc + "(" + expr + ")"
+	}
+	return "LOWER(" + expr + ")"
 }
 
 // target is where Open connects: a dialect and, for SQLite, a file path, for PostgreSQL a URL.

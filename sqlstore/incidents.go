@@ -423,7 +423,8 @@ func (s *Store) ListIncidents(ctx context.Context, f firebreak.IncidentFilter) (
 	}
 	if qs := strings.TrimSpace(f.Query); qs != "" {
 		pat := "%" + escapeLike(strings.ToLower(qs)) + "%"
-		where = append(where, `(LOWER(i.title) LIKE ? ESCAPE '\' OR LOWER(i.summary) LIKE ? ESCAPE '\')`)
+		where = append(where, `(`+s.d.lower("i.title")+` LIKE ? ESCAPE '\' OR `+s.d.lower("i.summary")+
+			` LIKE ? ESCAPE '\')`)
 		args = append(args, pat, pat)
 	}
 	if f.Cursor != "" {

@@ -27,16 +27,18 @@ const maxFormBytes = 256 << 10
 // console holds what the console handlers share: the server, the parsed templates, the static assets and the
 // login throttle.
 type console struct {
-	s        *Server
-	tmpl     *templates
-	static   *staticAssets
-	throttle *loginThrottle
+	s            *Server
+	tmpl         *templates
+	static       *staticAssets
+	throttle     *loginThrottle // per address and account
+	addrThrottle *loginThrottle // per address
 }
 
 // routesConsole registers the web console.
 func (s *Server) routesConsole() {
 	static := mustLoadStatic()
-	c := &console{s: s, tmpl: mustParseTemplates(static), static: static, throttle: newLoginThrottle()}
+	c := &console{s: s, tmpl: mustParseTemplates(static), static: static, throttle: newLoginThrottle(loginMaxFailures),
+		addrThrottle: newLoginThrottle(loginMaxAddrFailures)}
 	s.mux.HandleFunc("GET /static/{path...}", c.serveStatic)
 	s.mux.HandleFunc("GET /favicon.ico", c.serveFavicon)
 

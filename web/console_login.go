@@ -66,8 +66,11 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "Your sign-in form expired. Please try again.")
 		return
 	}
+	// Failures count per address and account (a colleague mistyping behind the same proxy as everyone else locks
+	// out only their own account), and per address with a higher limit (password spraying across accounts).
 	ip := clientIP(r)
-	if wait := c.throttle.blocked(ip, c.s.cfg.Now()); wait > 0 {
+	account := ip + "|" + strings.ToLower(strings.TrimSpace(username))
+	if c.throttle.blocked(account, c.s.cfg.Now()) > 0 || c.addrThrottle.blocked(ip, c.s.cfg.Now()) > 0 {
 		fail(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in a few minutes.")
 		return
 	}
@@ -79,7 +82,8 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch firebreak.ErrorCode(err) {
 		case firebreak.EUnauthorized, firebreak.ENotFound, firebreak.EInvalid:
-			c.throttle.fail(ip, c.s.cfg.Now())
+			c.throttle.fail(account, c.s.cfg.Now())
+			c.addrThrottle.fail(ip, c.s.cfg.Now())
 			c.s.log.InfoContext(r.Context(), "console login failed", "username", username)
 			fail(http.StatusUnauthorized, loginFailMessage)
 		default:
@@ -127,20 +131,24 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// loginThrottle slows password guessing: after loginMaxFailures failures from one address within
-// loginFailWindow, further attempts from it are refused until the window has passed. It holds no business state,
-// only recent failures in memory, and forgets them as they age.
+// loginThrottle slows password guessing: after max failures for one key (an address and account, or an address)
+// within loginFailWindow, further attempts with it are refused until the window has passed. It holds no business
+// state, only recent failures in memory, and forgets them as they age.
 type loginThrottle struct {
 	mu       sync.Mutex
+	max      int
 	failures map[string][]time.Time
 }
 
 const (
-	loginMaxFailures = 10
-	loginFailWindow  = 5 * time.Minute
+	loginMaxFailures     = 10  // per address and account
+	loginMaxAddrFailures = 100 // per address, across accounts
+	loginFailWindow      = 5 * time.Minute
 )
 
-func newLoginThrottle() *loginThrottle { return &loginThrottle{failures: map[string][]time.Time{}} }
+func newLoginThrottle(max int) *loginThrottle {
+	return &loginThrottle{max: max, failures: map[string][]time.Time{}}
+}
 
 func (t *loginThrottle) recent(ip string, now time.Time) []time.Time {
 	fs := t.failures[ip]
@@ -162,7 +170,7 @@ func (t *loginThrottle) blocked(ip string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fs := t.recent(ip, now)
-	if len(fs) < loginMaxFailures {
+	if len(fs) < t.max {
 		return 0
 	}
 	return loginFailWindow - now.Sub(fs[0])

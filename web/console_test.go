@@ -760,3 +760,23 @@ func TestConsoleIncidentPages(t *testing.T) {
 		t.Fatalf("bad cursor redirects to %q", bad.location())
 	}
 }
+
+// Failed logins are throttled per address and account: someone guessing alice's password is stopped, while bob,
+// behind the same address (a proxy, an office NAT), still signs in.
+func TestConsoleLoginThrottle(t *testing.T) {
+	e := newConsoleEnv(t, sqltest.Open(t, "sqlite"))
+	b := e.browser()
+	p := b.get("/login")
+	for range 10 {
+		res := b.submit(p, "form[action='/login']", url.Values{"username": {"alice"}, "password": {"guess"}})
+		wantStatus(t, res, http.StatusUnauthorized)
+		p = res
+	}
+	// The right password is refused too while the account is throttled from this address.
+	res := b.submit(p, "form[action='/login']", url.Values{"username": {"alice"}, "password": {consolePassword}})
+	wantStatus(t, res, http.StatusTooManyRequests)
+	other := e.browser()
+	lp := other.get("/login")
+	res = other.submit(lp, "form[action='/login']", url.Values{"username": {"bob"}, "password": {consolePassword}})
+	wantStatus(t, res, http.StatusSeeOther)
+}
