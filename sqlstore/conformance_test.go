@@ -1638,3 +1638,50 @@ func TestTokenCacheKeepsExpiryAndRevocation(t *testing.T) {
 		}
 	})
 }
+
+// Reads are served from a cache on SQLite: every change is visible to the next read, and what a caller does to
+// a returned incident never reaches another caller.
+func TestIncidentReadsSeeEveryChange(t *testing.T) {
+	forEach(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		must(s.CreateService(ctx, firebreak.ServiceInput{Slug: "cache-a"}))
+		must(s.CreateService(ctx, firebreak.ServiceInput{Slug: "cache-b"}))
+		inc := declare(t, s, "Cached", firebreak.SEV2, "cache-a")
+		for _, ref := range []string{inc.ID, inc.Reference, strconv.FormatInt(inc.Number, 10)} {
+			got := must(s.GetIncident(ctx, ref))
+			got.Services[0] = "mutated"
+			got.Roles[firebreak.RoleCommander] = "mallory"
+			*got.Milestones.DeclaredAt = time.Time{}
+		}
+		again := must(s.GetIncident(ctx, inc.Reference))
+		if again.Services[0] != "cache-a" || again.Roles[firebreak.RoleCommander] != "" || again.Milestones.DeclaredAt.IsZero() {
+			t.Fatalf("a caller's changes leaked into the next read: %+v", again)
+		}
+		steps := []func() error{
+			func() error { _, err := s.ChangeStatus(alice, inc.ID, firebreak.StatusMitigating, "", 0); return err },
+			func() error { _, err := s.AssignRole(alice, inc.ID, firebreak.RoleCommander, "alice", 0); return err },
+			func() error {
+				_, err := s.UpdateIncident(alice, inc.ID, firebreak.IncidentPatch{Services: &[]string{"cache-b"}}, 0)
+				return err
+			},
+		}
+		for i, step := range steps {
+			must(s.GetIncident(ctx, inc.Reference)) // warm
+			before := must(s.GetIncident(ctx, inc.ID))
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range []string{inc.ID, inc.Reference} {
+				after := must(s.GetIncident(ctx, ref))
+				if after.Version == before.Version {
+					t.Fatalf("step %d: read by %s still shows version %d", i, ref, before.Version)
+				}
+			}
+		}
+		final := must(s.GetIncident(ctx, inc.Reference))
+		if final.Status != firebreak.StatusMitigating || final.Roles[firebreak.RoleCommander] != "alice" ||
+			!slices.Equal(final.Services, []string{"cache-b"}) {
+			t.Fatalf("final read %+v", final)
+		}
+	})
+}

@@ -202,6 +202,8 @@ func (t *txn) updateIncident(inc *firebreak.Incident) error {
 		inc.Title, inc.Summary, inc.Severity, inc.Status, roles[0], roles[1], roles[2],
 		d.nts(m.ImpactStartedAt), d.nts(m.DetectedAt), d.nts(m.DeclaredAt), d.nts(m.AcknowledgedAt),
 		d.nts(m.MitigatedAt), d.nts(m.ResolvedAt), d.nts(m.ClosedAt), d.ts(inc.UpdatedAt), inc.Version, inc.ID)
+	id := inc.ID
+	t.afterCommit(func() { t.s.incidents.forget(id) })
 	return wrap(err, "update incident")
 }
 
@@ -215,6 +217,7 @@ func roleValues(r map[firebreak.Role]string) [3]string {
 
 func (t *txn) setIncidentServices(id string, slugs []string, replace bool) error {
 	if replace {
+		t.afterCommit(func() { t.s.incidents.forget(id) })
 		if _, err := t.exec(`DELETE FROM incident_services WHERE incident_id = ?`, id); err != nil {
 			return wrap(err, "set incident services")
 		}
@@ -274,7 +277,25 @@ func (s *Store) DeclareIncident(ctx context.Context, in firebreak.DeclareInput) 
 
 // GetIncident reads an incident by ref.
 func (s *Store) GetIncident(ctx context.Context, ref string) (*firebreak.Incident, error) {
-	return s.read(ctx).loadIncident(ref, false)
+	var id string
+	n, byNumber := firebreak.ParseIncidentNumber(ref)
+	if !byNumber {
+		if u, err := uuid.Parse(strings.TrimSpace(ref)); err == nil {
+			id = u.String()
+		}
+	}
+	if id == "" && !byNumber {
+		return s.read(ctx).loadIncident(ref, false) // answers not found
+	}
+	inc, gen, ok := s.incidents.get(id, n)
+	if ok {
+		return &inc, nil
+	}
+	got, err := s.read(ctx).loadIncident(ref, false)
+	if err == nil {
+		s.incidents.put(got, gen)
+	}
+	return got, err
 }
 
 // mutateIncident loads and locks the incident, checks ifVersion, lets change apply a domain function and writes

@@ -69,6 +69,8 @@ type Store struct {
 	rstmts *stmtCache      // SQLite only: prepared statements of the read pool
 	hub    hub
 	tokens tokenCache
+	// incidents caches incident reads on SQLite only (see incidentcache.go).
+	incidents incidentCache
 
 	stopListen  context.CancelFunc
 	listenDone  chan struct{}
@@ -122,6 +124,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	if t.d.name == dialectSQLite {
 		s.writer = newWriter(s.db, s.log)
+		s.incidents.on = true // this process is the file's only writer
 		s.rstmts = newStmtCache(s.rdb, false)
 	} else {
 		lctx, cancel := context.WithCancel(context.Background())
