@@ -380,3 +380,17 @@ func TestSeverityPolicyJSON(t *testing.T) {
 		t.Fatalf("json = %s", b)
 	}
 }
+
+func TestUpdateAudience(t *testing.T) {
+	for in, want := range map[firebreak.Audience]firebreak.Audience{"": firebreak.AudienceInternal,
+		"external": firebreak.AudienceExternal, "all": firebreak.AudienceAll, "both": firebreak.AudienceAll} {
+		u := firebreak.UpdateInput{Message: "We are investigating", Audience: in}
+		if err := u.Validate(); err != nil || u.Audience != want {
+			t.Errorf("audience %q → %q, %v; want %q", in, u.Audience, err, want)
+		}
+	}
+	u := firebreak.UpdateInput{Message: "x", Audience: "public"}
+	if err := u.Validate(); firebreak.ErrorCode(err) != firebreak.EInvalid {
+		t.Errorf("audience public accepted: %v", err)
+	}
+}

@@ -12,7 +12,7 @@ type Audience string
 const (
 	AudienceInternal Audience = "internal"
 	AudienceExternal Audience = "external"
-	AudienceAll      Audience = "all" // both internal and external
+	AudienceAll      Audience = "all" // both internal and external; "both" is accepted as a synonym on input
 )
 
 // Valid reports whether a is a known audience.
@@ -49,11 +49,14 @@ func (in *UpdateInput) Validate() error {
 	} else {
 		v.Text("message", in.Message, MaxTextLen)
 	}
-	if in.Audience == "" {
+	switch in.Audience {
+	case "":
 		in.Audience = AudienceInternal
+	case "both":
+		in.Audience = AudienceAll
 	}
 	if !in.Audience.Valid() {
-		v.Add("audience", "must be internal, external or all")
+		v.Add("audience", "must be internal, external or all (both)")
 	}
 	return v.Err()
 }
