@@ -164,6 +164,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 	}
 	a.Web, err = web.New(web.Config{
 		Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st,
+		Alerts: st, PublicURL: cfg.PublicURL,
 		Ready: st.Ping, IncidentCounts: st.IncidentCounts,
 		Severities: cfg.Severities, Now: a.Clock.Now, Logger: logger, Registry: a.Registry,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),

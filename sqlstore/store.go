@@ -69,6 +69,8 @@ type Store struct {
 	rstmts *stmtCache      // SQLite only: prepared statements of the read pool
 	hub    hub
 	tokens tokenCache
+	// integrations caches AuthenticateIntegration (alerts.go).
+	integrations integrationCache
 	// incidents caches incident reads on SQLite only (see incidentcache.go).
 	incidents incidentCache
 

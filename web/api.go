@@ -57,6 +57,12 @@ func (s *Server) routesAPI() {
 	s.api("POST /tokens", admin, s.createToken)
 	s.api("GET /tokens", viewer, s.listTokens)
 	s.api("DELETE /tokens/{id}", viewer, s.revokeToken)
+	// Alert integrations and alerts (when an AlertService is configured; intake routes are in routesIntake).
+	if s.cfg.Alerts != nil {
+		s.api("POST /integrations", admin, s.createIntegration)
+		s.api("GET /integrations", viewer, s.listIntegrations)
+		s.api("GET /alerts", viewer, s.listAlerts)
+	}
 
 	// The OpenAPI document is public and is part of the API it describes, so it is listed in APIRoutes too.
 	s.apiRoutes = append(s.apiRoutes, "GET "+APIPrefix+"/openapi.json")

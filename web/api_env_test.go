@@ -43,7 +43,7 @@ func randomSecret() string {
 func newServer(t testing.TB, st *sqlstore.Store, mod func(*web.Config)) *web.Server {
 	t.Helper()
 	cfg := web.Config{Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st, Ready: st.Ping,
-		IncidentCounts: st.IncidentCounts}
+		IncidentCounts: st.IncidentCounts, Alerts: st}
 	if mod != nil {
 		mod(&cfg)
 	}

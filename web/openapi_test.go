@@ -195,7 +195,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Service": firebreak.Service{}, "ServiceInput": firebreak.ServiceInput{}, "ServicePatch": firebreak.ServicePatch{},
 		"SeverityPolicy": web.SeverityPolicy{}, "User": firebreak.User{}, "UserInput": firebreak.UserInput{},
 		"Token": firebreak.Token{}, "TokenInput": firebreak.TokenInput{}, "Problem": web.Problem{},
-		"FieldError": firebreak.FieldError{},
+		"FieldError":  firebreak.FieldError{},
+		"Integration": firebreak.Integration{}, "IntegrationInput": firebreak.IntegrationInput{},
+		"IntegrationCreated": web.IntegrationCreated{}, "IntegrationSnippets": web.IntegrationSnippets{},
+		"Alert": firebreak.Alert{}, "AlertLink": firebreak.AlertLink{}, "IntakeResult": web.IntakeResult{},
 	} {
 		s := d.Components.Schemas[name]
 		if s == nil {

@@ -34,6 +34,13 @@ type Config struct {
 	Users     firebreak.UserService
 	Sessions  Sessions
 	Live      Live
+	// Alerts receives alerts from monitoring tools (optional: without it the intake, integration and alert routes
+	// are not registered).
+	Alerts firebreak.AlertService
+	// PublicURL is where users and monitoring tools reach the server, e.g. https://firebreak.example.com; it
+	// prefixes the configuration snippets of new integrations. Empty: taken from the request (Host,
+	// X-Forwarded-Proto).
+	PublicURL string
 	// Ready reports whether the database is reachable and its migrations current (/readyz).
 	Ready func(ctx context.Context) error
 	// IncidentCounts feeds the firebreak_incidents gauge.
@@ -66,6 +73,8 @@ type Server struct {
 	// or a graceful shutdown would wait for them until its timeout.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// intakeLimit rate-limits alert intake per integration.
+	intakeLimit *intakeLimiter
 }
 
 // CloseStreams ends every long-lived response (Server-Sent Events). Call it when shutdown begins
@@ -107,7 +116,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m, closing: make(chan struct{})}
+	s.intakeLimit = newIntakeLimiter(IntakeRate, IntakeBurst, cfg.Now)
 	s.routesOps()
+	if cfg.Alerts != nil {
+		s.routesIntake()
+	}
 	s.routesAPI()
 	s.routesConsole()
 	s.handler = s.withRequestContext(s.withRecover(s.withMetrics(s.withAuth(routeCapture(s.mux)))))

@@ -1,0 +1,122 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/firebreak/firebreak"
+)
+
+func TestIntegrationsAPI(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *apiEnv) {
+		needAlerts(t, e)
+		ctx := context.Background()
+		e.service("api")
+		in := e.integration("api", firebreak.IntegrationAlertmanager, "")
+		if !strings.Contains(in.Snippets.Alertmanager, "webhook_configs:") ||
+			!strings.Contains(in.Snippets.Alertmanager, "url: "+e.url+"/api/v1/intake/alertmanager/"+in.Key) ||
+			!strings.Contains(in.Snippets.Alertmanager, "send_resolved: true") {
+			t.Fatalf("alertmanager snippet:\n%s", in.Snippets.Alertmanager)
+		}
+		// The key is shown once.
+		list, err := e.viewer.ListIntegrations(ctx, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].ID != in.ID || list[0].Key != "" {
+			t.Fatalf("list: %+v", list)
+		}
+		if r := e.asViewer("GET", "/api/v1/integrations", ""); r.status != 200 || strings.Contains(string(r.body), in.Key) {
+			t.Fatalf("list shows the key: %d %s", r.status, r.body)
+		}
+		// Only admins create integrations.
+		body := `{"service":"api","kind":"generic"}`
+		e.asViewer("POST", "/api/v1/integrations", body).problem(t, http.StatusForbidden)
+		e.asResponder("POST", "/api/v1/integrations", body).problem(t, http.StatusForbidden)
+		e.do("POST", "/api/v1/integrations", "", body).problem(t, http.StatusUnauthorized)
+		// Validation, naming the field.
+		fieldNamed(t, e.asAdmin("POST", "/api/v1/integrations", `{"service":"api","kind":"nagios"}`).problem(t, 422), "kind")
+		// Snippets follow X-Forwarded-Proto; a PagerDuty integration gets pagerduty_configs.
+		r := e.asAdmin("POST", "/api/v1/integrations", `{"service":"api","kind":"pagerduty"}`, "X-Forwarded-Proto", "https")
+		var pd struct {
+			Key      string `json:"key"`
+			Snippets struct {
+				URL, Alertmanager string
+			} `json:"snippets"`
+		}
+		r.json(t, &pd)
+		host := strings.TrimPrefix(e.url, "http://")
+		if r.status != 201 || pd.Snippets.URL != "https://"+host+"/v2/enqueue" ||
+			!strings.Contains(pd.Snippets.Alertmanager, "pagerduty_configs:") ||
+			!strings.Contains(pd.Snippets.Alertmanager, "routing_key: "+pd.Key) {
+			t.Fatalf("pagerduty integration: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestListAlertsAPI(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *apiEnv) {
+		needAlerts(t, e)
+		e.service("api")
+		e.service("db")
+		in := e.integration("api", firebreak.IntegrationGeneric, "")
+		var alerts []string
+		for i := range 5 {
+			status := "firing"
+			if i < 2 {
+				status = "resolved"
+			}
+			alerts = append(alerts, fmt.Sprintf(`{"dedup_key":"k%d","status":%q,"summary":"alert %d"}`, i, status, i))
+		}
+		wantIntake(t, e.do("POST", "/api/v1/intake/generic/"+in.Key, "", `{"alerts":[`+strings.Join(alerts, ",")+`]}`), 5)
+
+		count := func(f firebreak.AlertFilter) int { return len(e.alerts(f)) }
+		if n := count(firebreak.AlertFilter{Service: "api"}); n != 5 {
+			t.Fatalf("%d alerts, want 5", n)
+		}
+		if n := count(firebreak.AlertFilter{Service: "db"}); n != 0 {
+			t.Fatalf("db has %d alerts", n)
+		}
+		if n := count(firebreak.AlertFilter{Status: []firebreak.AlertStatus{firebreak.AlertResolved}}); n != 2 {
+			t.Fatalf("%d resolved, want 2", n)
+		}
+		if n := count(firebreak.AlertFilter{Status: []firebreak.AlertStatus{firebreak.AlertFiring, firebreak.AlertResolved}}); n != 5 {
+			t.Fatalf("%d firing or resolved, want 5", n)
+		}
+		var r rawResp
+		if r = e.asViewer("GET", "/api/v1/alerts?status=firing,resolved", ""); r.status != 200 {
+			t.Fatalf("comma-separated status: %d %s", r.status, r.body)
+		}
+		// Pagination: pages of 2 cover all 5 once.
+		seen := map[string]bool{}
+		f := firebreak.AlertFilter{Limit: 2}
+		for pages := 0; ; pages++ {
+			p, err := e.viewer.ListAlerts(context.Background(), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Items) > 2 || pages > 5 {
+				t.Fatalf("page of %d (page %d)", len(p.Items), pages)
+			}
+			for _, a := range p.Items {
+				if seen[a.ID] {
+					t.Fatalf("alert %s on two pages", a.ID)
+				}
+				seen[a.ID] = true
+			}
+			if p.NextCursor == "" {
+				break
+			}
+			f.Cursor = p.NextCursor
+		}
+		if len(seen) != 5 {
+			t.Fatalf("pages held %d alerts, want 5", len(seen))
+		}
+		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?status=burning", "").problem(t, 422), "status")
+		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?colour=red", "").problem(t, 422), "colour")
+		e.do("GET", "/api/v1/alerts", "", "").problem(t, http.StatusUnauthorized)
+	})
+}
