@@ -23,6 +23,8 @@ const (
 	EventServicesChanged   EventKind = "services_changed"
 	EventActionItemAdded   EventKind = "action_item_added"
 	EventActionItemChanged EventKind = "action_item_changed"
+	EventAlertAttached     EventKind = "alert_attached"  // an alert joined the incident (alert routing)
+	EventAlertsResolved    EventKind = "alerts_resolved" // every alert attached to the incident has resolved
 )
 
 // TimelineEvent is one append-only entry of an incident's timeline, the incident's single source of truth.

@@ -352,9 +352,11 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 		now := s.clock()
 		// compute runs every event of keys on the known states and sorts the keys by what must be written.
 		states := make(map[string]*alertState, len(keys))
+		prev := make(map[string]*alertState, len(keys)) // each key's state before the delivery
 		compute := func(keys []string, known map[string]*alertState) (inserts, updates []string) {
 			for _, k := range keys {
 				st := known[k]
+				prev[k] = st
 				for _, i := range byKey[k] {
 					st = applyEvent(st, &events[i], payloads[i], now)
 					out[i] = st.alert(g, k)
@@ -391,8 +393,11 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 				}
 			}
 			lost, err := t.insertAlerts(g.ID, inserts, states)
-			if err != nil || len(lost) == 0 {
+			if err != nil {
 				return err
+			}
+			if len(lost) == 0 {
+				break
 			}
 			if attempt > 0 {
 				return errors.New("sqlstore: alert insert conflicts twice")
@@ -408,6 +413,30 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 			}
 			inserts, updates = compute(lost, known)
 		}
+		// Route what fired (new alerts, resolved ones firing again) and check the incidents of what resolved.
+		var fired, resolved []string
+		for _, k := range keys {
+			st, before := states[k], prev[k]
+			if !st.dirty {
+				continue
+			}
+			wasResolved := before == nil || before.status == firebreak.AlertResolved
+			switch {
+			case st.status != firebreak.AlertResolved && wasResolved:
+				fired = append(fired, k)
+			case st.status == firebreak.AlertResolved && !wasResolved:
+				resolved = append(resolved, k)
+			}
+		}
+		if err := t.routeAlerts(g, fired, resolved, states, now); err != nil {
+			return err
+		}
+		for _, k := range fired {
+			for _, i := range byKey[k] {
+				out[i].IncidentID = states[k].incidentID
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
