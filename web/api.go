@@ -62,6 +62,12 @@ func (s *Server) routesAPI() {
 		s.api("POST /integrations", admin, s.createIntegration)
 		s.api("GET /integrations", viewer, s.listIntegrations)
 		s.api("GET /alerts", viewer, s.listAlerts)
+		// Change events (when the AlertService is also a ChangeService; handlers in intake_change.go).
+		if _, ok := s.changeService(); ok {
+			s.mux.HandleFunc("POST "+PagerDutyChangeEnqueuePath, s.pagerDutyChangeEnqueue)
+			s.api("GET /changes", viewer, s.listChanges)
+			s.api("GET /incidents/{id}/changes", viewer, s.listIncidentChanges)
+		}
 	}
 
 	// The OpenAPI document is public and is part of the API it describes, so it is listed in APIRoutes too.
