@@ -173,7 +173,16 @@ func (t *txn) routeAlerts(g *firebreak.Integration, fired, resolved []string, st
 }
 
 // findGroupIncident finds the open incident auto-opened for the group since since, locking it (PostgreSQL).
+// On PostgreSQL it first takes a transaction-scoped advisory lock on the group, so two deliveries that both find
+// no incident for a new group cannot both open one: the second waits, then (READ COMMITTED: a new snapshot per
+// statement) sees the first one's incident and joins it. SQLite's single writer serializes them anyway.
 func (t *txn) findGroupIncident(serviceID, groupKey string, since time.Time) (*routedIncident, error) {
+	if t.s.d.name == dialectPostgres {
+		if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`,
+			"firebreak-alert-group|"+serviceID+"|"+groupKey); err != nil {
+			return nil, wrap(err, "lock alert group")
+		}
+	}
 	var open []any
 	for _, st := range firebreak.Statuses {
 		if st.Open() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,6 +174,34 @@ func TestAlertRoutingSEV3AutoResolveAndGroupBy(t *testing.T) {
 		if as[0].IncidentID == "" || as[0].IncidentID != as[2].IncidentID || as[1].IncidentID == as[0].IncidentID ||
 			as[1].IncidentID == "" {
 			t.Fatalf("group by: %q %q %q", as[0].IncidentID, as[1].IncidentID, as[2].IncidentID)
+		}
+	})
+}
+
+// Deliveries that arrive together for a new group open one incident between them (on PostgreSQL they run in
+// parallel transactions; an advisory lock per group makes the second join the first's incident).
+func TestConcurrentDeliveriesOpenOneIncident(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		service(t, s, "race", "payments")
+		am := integration(t, s, "race", firebreak.IntegrationAlertmanager)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range 16 {
+			var evs []firebreak.AlertEvent
+			for i := range 40 {
+				evs = append(evs, trigger(fmt.Sprintf("r%d-%d", g, i), "queue backing up"))
+			}
+			wg.Go(func() {
+				<-start
+				if _, err := s.IngestAlerts(context.Background(), am.ID, evs); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if incs := openIncidents(t, s); len(incs) != 1 {
+			t.Fatalf("%d incidents opened by 16 simultaneous deliveries for one group", len(incs))
 		}
 	})
 }
