@@ -153,4 +153,11 @@ type AlertService interface {
 	// updates its status, last_seen_at and occurrence count; a redelivery that changes nothing writes nothing.
 	IngestAlerts(ctx context.Context, integrationID string, events []AlertEvent) ([]Alert, error)
 	ListAlerts(ctx context.Context, f AlertFilter) (*Page[Alert], error)
+	// GetRoutingPolicy returns a service's (by slug) alert routing policy: DefaultRoutingPolicy until one is
+	// set. Errors: ENotFound for an unknown service.
+	GetRoutingPolicy(ctx context.Context, serviceSlug string) (*RoutingPolicy, error)
+	// SetRoutingPolicy validates (see RoutingPolicy.Validate, which fills defaults) and replaces a service's
+	// (by slug) routing policy, returning the policy as stored. Errors: ENotFound for an unknown service;
+	// EInvalid naming the field (group_window, rules[i].action, rules[i].severity, ...).
+	SetRoutingPolicy(ctx context.Context, serviceSlug string, p RoutingPolicy) (*RoutingPolicy, error)
 }

@@ -1,6 +1,8 @@
 package firebreak
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -49,6 +51,47 @@ type RoutingPolicy struct {
 	// AutoResolve says per incident severity whether an incident whose alerts have all resolved is resolved
 	// automatically (default: SEV1 and SEV2 no, waiting for a person; SEV3 yes).
 	AutoResolve map[Severity]bool `json:"auto_resolve"`
+}
+
+type routingPolicyJSON struct {
+	Rules       []RoutingRule     `json:"rules"`
+	GroupWindow json.RawMessage   `json:"group_window"`
+	GroupBy     []string          `json:"group_by"`
+	AutoResolve map[Severity]bool `json:"auto_resolve"`
+}
+
+// MarshalJSON writes group_window as a duration string such as "30m0s".
+func (p RoutingPolicy) MarshalJSON() ([]byte, error) {
+	w, _ := json.Marshal(p.GroupWindow.String())
+	return json.Marshal(routingPolicyJSON{p.Rules, w, p.GroupBy, p.AutoResolve})
+}
+
+// UnmarshalJSON reads group_window as a duration string ("30m", "1h30m") or, for older stored policies, as
+// nanoseconds.
+func (p *RoutingPolicy) UnmarshalJSON(b []byte) error {
+	var raw routingPolicyJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	var w time.Duration
+	if len(raw.GroupWindow) > 0 && string(raw.GroupWindow) != "null" {
+		var text string
+		if err := json.Unmarshal(raw.GroupWindow, &text); err == nil {
+			d, err := time.ParseDuration(text)
+			if err != nil {
+				return &Error{Code: EInvalid, Message: "group_window must be a duration such as \"30m\"",
+					Fields: []FieldError{{Field: "group_window", Message: "must be a duration such as \"30m\""}}}
+			}
+			w = d
+		} else if err := json.Unmarshal(raw.GroupWindow, &w); err != nil {
+			return &Error{Code: EInvalid, Message: "group_window must be a duration such as \"30m\"",
+				Fields: []FieldError{{Field: "group_window", Message: "must be a duration such as \"30m\""}}}
+		}
+	}
+	*p = RoutingPolicy{Rules: raw.Rules, GroupWindow: w, GroupBy: raw.GroupBy, AutoResolve: raw.AutoResolve}
+	return nil
 }
 
 // DefaultGroupWindow is the GroupWindow of DefaultRoutingPolicy.

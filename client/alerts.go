@@ -61,3 +61,25 @@ func (c *Client) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fire
 	}
 	return &p, nil
 }
+
+// GetRoutingPolicy reads a service's (slug or UUID) alert routing policy: the default until one is set.
+func (c *Client) GetRoutingPolicy(ctx context.Context, service string) (*firebreak.RoutingPolicy, error) {
+	var p firebreak.RoutingPolicy
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/services/" + esc(service) + "/routing"},
+		&p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// SetRoutingPolicy replaces a service's (slug or UUID) alert routing policy (admin) and returns it as stored,
+// with defaults filled.
+func (c *Client) SetRoutingPolicy(ctx context.Context, service string, policy firebreak.RoutingPolicy) (
+	*firebreak.RoutingPolicy, error) {
+	var p firebreak.RoutingPolicy
+	if _, err := c.do(ctx, request{method: http.MethodPut, path: "/services/" + esc(service) + "/routing",
+		body: policy}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}

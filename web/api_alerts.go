@@ -143,3 +143,45 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, apiPageOf(p))
 }
+
+// routingService resolves the {id} path value (a service slug or UUID) to the service's slug.
+func (s *Server) routingService(r *http.Request) (string, error) {
+	svc, err := s.cfg.Catalog.GetService(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return "", err
+	}
+	return svc.Slug, nil
+}
+
+func (s *Server) getRoutingPolicy(w http.ResponseWriter, r *http.Request) {
+	slug, err := s.routingService(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.cfg.Alerts.GetRoutingPolicy(r.Context(), slug)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) setRoutingPolicy(w http.ResponseWriter, r *http.Request) {
+	slug, err := s.routingService(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	var in firebreak.RoutingPolicy
+	if _, err := s.decodeRequest(w, r, &in, false); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.cfg.Alerts.SetRoutingPolicy(r.Context(), slug, in)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firebreak/firebreak"
 )
@@ -118,5 +120,81 @@ func TestListAlertsAPI(t *testing.T) {
 		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?status=burning", "").problem(t, 422), "status")
 		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?colour=red", "").problem(t, 422), "colour")
 		e.do("GET", "/api/v1/alerts", "", "").problem(t, http.StatusUnauthorized)
+	})
+}
+
+func TestRoutingPolicyAPI(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *apiEnv) {
+		needAlerts(t, e)
+		ctx := context.Background()
+		svc := e.service("api")
+		// A new service has the default policy, by slug or by UUID.
+		want := firebreak.DefaultRoutingPolicy()
+		for _, ref := range []string{"api", svc.ID} {
+			got, err := e.viewer.GetRoutingPolicy(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Fatalf("default policy via %s: %+v, want %+v", ref, *got, want)
+			}
+		}
+		// An admin sets a policy; it reads back equal.
+		p := firebreak.RoutingPolicy{
+			Rules: []firebreak.RoutingRule{{Match: map[string]string{"severity": "warning"},
+				Action: firebreak.RouteIncident, Severity: firebreak.SEV3}},
+			GroupWindow: firebreak.DefaultGroupWindow,
+			GroupBy:     []string{"cluster"},
+			AutoResolve: firebreak.DefaultAutoResolve(),
+		}
+		set, err := e.admin.SetRoutingPolicy(ctx, svc.ID, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*set, p) {
+			t.Fatalf("set: %+v, want %+v", *set, p)
+		}
+		got, err := e.viewer.GetRoutingPolicy(ctx, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*got, p) {
+			t.Fatalf("read back: %+v, want %+v", *got, p)
+		}
+		// A warning now opens an incident.
+		in := e.integration("api", firebreak.IntegrationGeneric, "")
+		wantIntake(t, e.do("POST", "/api/v1/intake/generic/"+in.Key, "",
+			`{"alerts":[{"dedup_key":"w1","status":"firing","severity":"warning","summary":"disk filling",`+
+				`"labels":{"cluster":"eu-1"}}]}`), 1)
+		var incs struct {
+			Items []firebreak.Incident `json:"items"`
+		}
+		r := e.asViewer("GET", "/api/v1/incidents?service=api", "")
+		r.json(t, &incs)
+		if r.status != 200 || len(incs.Items) != 1 || incs.Items[0].Severity != firebreak.SEV3 {
+			t.Fatalf("incidents after a warning: %d %s", r.status, r.body)
+		}
+		// Only admins set policies; the policy is validated, naming the field; unknown services are 404s.
+		body := jsonBody(t, p)
+		e.asViewer("PUT", "/api/v1/services/api/routing", body).problem(t, http.StatusForbidden)
+		e.asResponder("PUT", "/api/v1/services/api/routing", body).problem(t, http.StatusForbidden)
+		fieldNamed(t, e.asAdmin("PUT", "/api/v1/services/api/routing",
+			`{"rules":[{"match":{"severity":"critical"},"action":"page"}]}`).problem(t, 422), "rules[0].action")
+		fieldNamed(t, e.asAdmin("PUT", "/api/v1/services/api/routing",
+			`{"rules":[],"group_window":1000}`).problem(t, 422), "group_window")
+		fieldNamed(t, e.asAdmin("PUT", "/api/v1/services/api/routing",
+			`{"rules":[],"group_window":"soon"}`).problem(t, 422), "group_window")
+		fieldNamed(t, e.asAdmin("PUT", "/api/v1/services/api/routing",
+			`{"rules":[],"group_window":"10s"}`).problem(t, 422), "group_window")
+		var stored firebreak.RoutingPolicy
+		r = e.asAdmin("PUT", "/api/v1/services/api/routing", `{"rules":[],"group_window":"1h30m"}`)
+		r.json(t, &stored)
+		if stored.GroupWindow != 90*time.Minute || !strings.Contains(string(r.body), `"group_window":"1h30m0s"`) {
+			t.Fatalf("group_window as text: %s", r.body)
+		}
+		e.asAdmin("PUT", "/api/v1/services/api/routing", `{"rules":[],"colour":"red"}`).problem(t, 422)
+		e.asViewer("GET", "/api/v1/services/nope/routing", "").problem(t, http.StatusNotFound)
+		e.asAdmin("PUT", "/api/v1/services/nope/routing", body).problem(t, http.StatusNotFound)
+		e.do("GET", "/api/v1/services/api/routing", "", "").problem(t, http.StatusUnauthorized)
 	})
 }

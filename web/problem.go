@@ -123,7 +123,10 @@ func jsonError(err error, limit int64) error {
 		se  *json.SyntaxError
 		te  *json.UnmarshalTypeError
 	)
+	var fe *firebreak.Error
 	switch {
+	case errors.As(err, &fe): // from a type's own UnmarshalJSON, already naming its field
+		return fe
 	case errors.As(err, &mbe):
 		return firebreak.Errorf(firebreak.ETooLarge, "request body is larger than %d bytes", limit)
 	case errors.Is(err, io.EOF):
