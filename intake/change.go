@@ -2,7 +2,6 @@ package intake
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -53,30 +52,12 @@ func PagerDutyChangeAccepted() []byte {
 // characters. All violations are reported together; unknown fields are ignored. payload.timestamp goes to
 // Timestamp when it parses as ISO 8601 and is otherwise ignored; links without href are dropped.
 func ParsePagerDutyChange(body []byte) (Change, error) {
-	if err := checkSize(body); err != nil {
-		return Change{}, &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid,
-			Errors: []string{fmt.Sprintf("Event object is too large (maximum is %d bytes)", MaxBodyBytes)},
-			Fields: []string{"body"}, Err: err}
-	}
 	var in pdChange
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			f := jsonErr("", err)
-			return Change{}, &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid,
-				Errors: []string{fmt.Sprintf("'%s' %s", f.Field, f.Msg)}, Fields: []string{f.Field}, Err: err}
-		}
-		return Change{}, &PagerDutyError{Status: pagerDutyStatusUnrecog, Message: pagerDutyMessageUnrecog,
-			Errors: []string{pagerDutyErrJSONParse}, Fields: []string{"body"}, Err: err}
+	pe, err := decodePagerDuty(body, &in, &in.RoutingKey)
+	if err != nil {
+		return Change{}, err
 	}
-	pe := &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid}
-	add := func(field, msg string) {
-		pe.Errors = append(pe.Errors, msg)
-		pe.Fields = append(pe.Fields, field)
-	}
-	if utf8.RuneCountInString(in.RoutingKey) != PagerDutyRoutingKeyLen {
-		add("routing_key", pagerDutyErrRoutingKeyLn)
-	}
+	add := pe.add
 	p := in.Payload
 	if p == nil {
 		p = &pdChangePayload{}

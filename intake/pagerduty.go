@@ -138,31 +138,12 @@ type pdPayload struct {
 // stamps such events itself). Links without href and images without src are
 // dropped.
 func ParsePagerDutyV2(body []byte) (Event, error) {
-	if err := checkSize(body); err != nil {
-		return Event{}, &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid,
-			Errors: []string{fmt.Sprintf("Event object is too large (maximum is %d bytes)", MaxBodyBytes)},
-			Fields: []string{"body"}, Err: err}
-	}
 	var in pdEvent
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			f := jsonErr("", err)
-			return Event{}, &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid,
-				Errors: []string{fmt.Sprintf("'%s' %s", f.Field, f.Msg)}, Fields: []string{f.Field}, Err: err}
-		}
-		return Event{}, &PagerDutyError{Status: pagerDutyStatusUnrecog, Message: pagerDutyMessageUnrecog,
-			Errors: []string{pagerDutyErrJSONParse}, Fields: []string{"body"}, Err: err}
+	pe, err := decodePagerDuty(body, &in, &in.RoutingKey)
+	if err != nil {
+		return Event{}, err
 	}
-
-	pe := &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid}
-	add := func(field, msg string) {
-		pe.Errors = append(pe.Errors, msg)
-		pe.Fields = append(pe.Fields, field)
-	}
-	if utf8.RuneCountInString(in.RoutingKey) != PagerDutyRoutingKeyLen {
-		add("routing_key", pagerDutyErrRoutingKeyLn)
-	}
+	add := pe.add
 	action := in.EventAction
 	if !ValidAction(action) {
 		add("event_action", "'event_action' is missing or invalid (should be one of 'trigger', 'acknowledge', 'resolve')")
@@ -252,4 +233,36 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// decodePagerDuty does what every PagerDuty endpoint does first: refuse an oversized body, decode it into v
+// (answering PagerDuty's bodies for malformed JSON and wrong types) and check the routing key. It returns the
+// error being built for the caller's own checks (pe.add); routingKey points into v.
+func decodePagerDuty(body []byte, v any, routingKey *string) (*PagerDutyError, error) {
+	if err := checkSize(body); err != nil {
+		return nil, &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid,
+			Errors: []string{fmt.Sprintf("Event object is too large (maximum is %d bytes)", MaxBodyBytes)},
+			Fields: []string{"body"}, Err: err}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			f := jsonErr("", err)
+			return nil, &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid,
+				Errors: []string{fmt.Sprintf("'%s' %s", f.Field, f.Msg)}, Fields: []string{f.Field}, Err: err}
+		}
+		return nil, &PagerDutyError{Status: pagerDutyStatusUnrecog, Message: pagerDutyMessageUnrecog,
+			Errors: []string{pagerDutyErrJSONParse}, Fields: []string{"body"}, Err: err}
+	}
+	pe := &PagerDutyError{Status: pagerDutyStatusInvalid, Message: pagerDutyMessageInvalid}
+	if utf8.RuneCountInString(*routingKey) != PagerDutyRoutingKeyLen {
+		pe.add("routing_key", pagerDutyErrRoutingKeyLn)
+	}
+	return pe, nil
+}
+
+// add records one invalid field and its PagerDuty message.
+func (e *PagerDutyError) add(field, msg string) {
+	e.Errors = append(e.Errors, msg)
+	e.Fields = append(e.Fields, field)
 }

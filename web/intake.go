@@ -163,17 +163,38 @@ func pagerDutyInvalid(msg string) []byte {
 // answer never tells which keys exist); 413 for a body over 512 KiB; 429 with Retry-After over the rate limit;
 // 500 when the event could not be stored (senders retry it).
 func (s *Server) pagerDutyEnqueue(w http.ResponseWriter, r *http.Request) {
+	var ev intake.Event
+	integ, ok := s.pagerDutyIntake(w, r, "pagerduty intake", func(body []byte) (string, error) {
+		var err error
+		ev, err = intake.ParsePagerDutyV2(body)
+		return ev.RoutingKey, err
+	})
+	if !ok {
+		return
+	}
+	_, err := s.cfg.Alerts.IngestAlerts(r.Context(), integ.ID, toAlertEvents([]intake.Event{ev}))
+	if !s.pagerDutyStored(w, r, "pagerduty intake", err) {
+		return
+	}
+	pagerDutyAnswer(w, http.StatusAccepted, intake.PagerDutyAccepted(ev.DedupKey))
+}
+
+// pagerDutyIntake does what both PagerDuty endpoints share: read the body within the limit, parse it, check that
+// the routing key is a PagerDuty integration's and that the integration is within its rate. It answers every
+// refusal itself, with PagerDuty's bodies, and then returns ok=false.
+func (s *Server) pagerDutyIntake(w http.ResponseWriter, r *http.Request, what string,
+	parse func(body []byte) (routingKey string, err error)) (integ *firebreak.Integration, ok bool) {
 	body, tooLarge, err := readIntakeBody(w, r)
 	if tooLarge {
 		pagerDutyAnswer(w, http.StatusRequestEntityTooLarge,
 			pagerDutyInvalid(fmt.Sprintf("Request body is larger than %d bytes", intake.MaxBodyBytes)))
-		return
+		return nil, false
 	}
 	if err != nil {
 		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid("Request body could not be read"))
-		return
+		return nil, false
 	}
-	ev, err := intake.ParsePagerDutyV2(body)
+	key, err := parse(body)
 	var pde *intake.PagerDutyError
 	if errors.As(err, &pde) {
 		status := pde.StatusCode()
@@ -181,41 +202,48 @@ func (s *Server) pagerDutyEnqueue(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusRequestEntityTooLarge
 		}
 		pagerDutyAnswer(w, status, pde.Body())
-		return
+		return nil, false
 	}
 	if err != nil {
 		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid(err.Error()))
-		return
+		return nil, false
 	}
-	integ, err := s.cfg.Alerts.AuthenticateIntegration(r.Context(), ev.RoutingKey)
+	integ, err = s.cfg.Alerts.AuthenticateIntegration(r.Context(), key)
 	if err != nil || integ.Kind != firebreak.IntegrationPagerDuty {
 		if err != nil && firebreak.ErrorCode(err) != firebreak.EUnauthorized && firebreak.ErrorCode(err) != firebreak.ENotFound {
-			s.log.ErrorContext(r.Context(), "pagerduty intake: authenticating", "err", err.Error())
-			pagerDutyAnswer(w, http.StatusInternalServerError, (&intake.PagerDutyError{Status: "error",
-				Message: "Internal error", Errors: []string{}}).Body())
-			return
+			s.pagerDutyInternal(w, r, what+": authenticating", err)
+			return nil, false
 		}
 		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid("Invalid routing key"))
-		return
+		return nil, false
 	}
-	if ok, wait := s.intakeLimit.allow(integ.ID); !ok {
+	if allowed, wait := s.intakeLimit.allow(integ.ID); !allowed {
 		w.Header().Set("Retry-After", retryAfterSeconds(wait))
 		pagerDutyAnswer(w, http.StatusTooManyRequests, (&intake.PagerDutyError{Status: "throttle event",
 			Message: "Requests for this service are arriving too quickly. Please retry later.", Errors: []string{}}).Body())
-		return
+		return nil, false
 	}
-	if _, err := s.cfg.Alerts.IngestAlerts(r.Context(), integ.ID, toAlertEvents([]intake.Event{ev})); err != nil {
-		code := firebreak.ErrorCode(err)
-		if code == firebreak.EInvalid || code == firebreak.EBadRequest {
-			pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid(firebreak.ErrorMessage(err)))
-			return
-		}
-		s.log.ErrorContext(r.Context(), "pagerduty intake: storing", "err", err.Error())
-		pagerDutyAnswer(w, http.StatusInternalServerError, (&intake.PagerDutyError{Status: "error",
-			Message: "Internal error", Errors: []string{}}).Body())
-		return
+	return integ, true
+}
+
+// pagerDutyStored answers a failure to store a PagerDuty event (400 for bad input, 500 otherwise, which senders
+// retry) and reports whether storing succeeded.
+func (s *Server) pagerDutyStored(w http.ResponseWriter, r *http.Request, what string, err error) bool {
+	if err == nil {
+		return true
 	}
-	pagerDutyAnswer(w, http.StatusAccepted, intake.PagerDutyAccepted(ev.DedupKey))
+	if code := firebreak.ErrorCode(err); code == firebreak.EInvalid || code == firebreak.EBadRequest {
+		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid(firebreak.ErrorMessage(err)))
+		return false
+	}
+	s.pagerDutyInternal(w, r, what+": storing", err)
+	return false
+}
+
+func (s *Server) pagerDutyInternal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.log.ErrorContext(r.Context(), what, "err", err.Error())
+	pagerDutyAnswer(w, http.StatusInternalServerError, (&intake.PagerDutyError{Status: "error",
+		Message: "Internal error", Errors: []string{}}).Body())
 }
 
 // IntakeResult is the answer of the webhook intake endpoints.

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -33,48 +31,13 @@ func (s *Server) changeService() (firebreak.ChangeService, bool) {
 // 429 with Retry-After over the per-integration rate limit (shared with alert intake); 500 when storing fails.
 func (s *Server) pagerDutyChangeEnqueue(w http.ResponseWriter, r *http.Request) {
 	cs, _ := s.changeService()
-	body, tooLarge, err := readIntakeBody(w, r)
-	if tooLarge {
-		pagerDutyAnswer(w, http.StatusRequestEntityTooLarge,
-			pagerDutyInvalid(fmt.Sprintf("Request body is larger than %d bytes", intake.MaxBodyBytes)))
-		return
-	}
-	if err != nil {
-		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid("Request body could not be read"))
-		return
-	}
-	ch, err := intake.ParsePagerDutyChange(body)
-	var pde *intake.PagerDutyError
-	if errors.As(err, &pde) {
-		status := pde.StatusCode()
-		if errors.Is(err, intake.ErrBodyTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
-		pagerDutyAnswer(w, status, pde.Body())
-		return
-	}
-	if err != nil {
-		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid(err.Error()))
-		return
-	}
-	internal := func(what string, err error) {
-		s.log.ErrorContext(r.Context(), "pagerduty change intake: "+what, "err", err.Error())
-		pagerDutyAnswer(w, http.StatusInternalServerError, (&intake.PagerDutyError{Status: "error",
-			Message: "Internal error", Errors: []string{}}).Body())
-	}
-	integ, err := s.cfg.Alerts.AuthenticateIntegration(r.Context(), ch.RoutingKey)
-	if err != nil || integ.Kind != firebreak.IntegrationPagerDuty {
-		if err != nil && firebreak.ErrorCode(err) != firebreak.EUnauthorized && firebreak.ErrorCode(err) != firebreak.ENotFound {
-			internal("authenticating", err)
-			return
-		}
-		pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid("Invalid routing key"))
-		return
-	}
-	if ok, wait := s.intakeLimit.allow(integ.ID); !ok {
-		w.Header().Set("Retry-After", retryAfterSeconds(wait))
-		pagerDutyAnswer(w, http.StatusTooManyRequests, (&intake.PagerDutyError{Status: "throttle event",
-			Message: "Requests for this service are arriving too quickly. Please retry later.", Errors: []string{}}).Body())
+	var ch intake.Change
+	integ, ok := s.pagerDutyIntake(w, r, "pagerduty change intake", func(body []byte) (string, error) {
+		var err error
+		ch, err = intake.ParsePagerDutyChange(body)
+		return ch.RoutingKey, err
+	})
+	if !ok {
 		return
 	}
 	in := firebreak.ChangeInput{Summary: ch.Summary, Source: ch.Source, Details: string(ch.Details),
@@ -82,13 +45,8 @@ func (s *Server) pagerDutyChangeEnqueue(w http.ResponseWriter, r *http.Request) 
 	for _, l := range ch.Links {
 		in.Links = append(in.Links, firebreak.AlertLink{Href: l.Href, Text: l.Text})
 	}
-	if _, err := cs.RecordChange(r.Context(), integ.ID, in); err != nil {
-		code := firebreak.ErrorCode(err)
-		if code == firebreak.EInvalid || code == firebreak.EBadRequest {
-			pagerDutyAnswer(w, http.StatusBadRequest, pagerDutyInvalid(firebreak.ErrorMessage(err)))
-			return
-		}
-		internal("storing", err)
+	_, err := cs.RecordChange(r.Context(), integ.ID, in)
+	if !s.pagerDutyStored(w, r, "pagerduty change intake", err) {
 		return
 	}
 	pagerDutyAnswer(w, http.StatusAccepted, intake.PagerDutyChangeAccepted())
