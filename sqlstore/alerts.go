@@ -333,6 +333,25 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 	if err != nil {
 		return nil, err
 	}
+	var out []firebreak.Alert
+	err = s.write(ctx, func(t *txn) error {
+		g, err := t.integrationByID(integrationID)
+		if err != nil {
+			return err
+		}
+		out, err = t.ingestAlerts(g, events, payloads, s.clock())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ingestAlerts applies one delivery of validated events (payloads from validateEvents) to the integration's
+// alerts and routes them, inside the caller's transaction. Every source of alerts (intake, probes) goes through it.
+func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEvent, payloads []alertPayload,
+	now time.Time) ([]firebreak.Alert, error) {
 	// Group the events by dedup key, keeping their order (keys in first-seen order, events in input order).
 	byKey := map[string][]int{}
 	var keys []string
@@ -344,102 +363,91 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 		byKey[k] = append(byKey[k], i)
 	}
 	out := make([]firebreak.Alert, len(events))
-	err = s.write(ctx, func(t *txn) error {
-		g, err := t.integrationByID(integrationID)
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		// compute runs every event of keys on the known states and sorts the keys by what must be written.
-		states := make(map[string]*alertState, len(keys))
-		prev := make(map[string]*alertState, len(keys)) // each key's state before the delivery
-		compute := func(keys []string, known map[string]*alertState) (inserts, updates []string) {
-			for _, k := range keys {
-				st := known[k]
-				prev[k] = st
-				for _, i := range byKey[k] {
-					st = applyEvent(st, &events[i], payloads[i], now)
-					out[i] = st.alert(g, k)
-				}
-				states[k] = st
-				switch {
-				case !st.dirty:
-				case st.inDB:
-					updates = append(updates, k)
-				default:
-					inserts = append(inserts, k)
-				}
-			}
-			return inserts, updates
-		}
-		lock := t.s.d.lockOf("") != ""
-		// First without locks, so that a redelivery that changes nothing writes nothing (on PostgreSQL a row
-		// lock is a write); then the rows to change are locked and their events applied again to what is current.
-		known, err := t.lookupAlerts(g.ID, keys, false)
-		if err != nil {
-			return err
-		}
-		inserts, updates := compute(keys, known)
-		if lock && len(updates) > 0 {
-			if known, err = t.lookupAlerts(g.ID, updates, true); err != nil {
-				return err
-			}
-			_, updates = compute(updates, known)
-		}
-		for attempt := 0; ; attempt++ {
-			for _, k := range updates {
-				if err := t.updateAlert(states[k]); err != nil {
-					return err
-				}
-			}
-			lost, err := t.insertAlerts(g.ID, inserts, states)
-			if err != nil {
-				return err
-			}
-			if len(lost) == 0 {
-				break
-			}
-			if attempt > 0 {
-				return errors.New("sqlstore: alert insert conflicts twice")
-			}
-			// Another delivery inserted these keys first (PostgreSQL): apply the events to its rows.
-			if known, err = t.lookupAlerts(g.ID, lost, lock); err != nil {
-				return err
-			}
-			for _, k := range lost {
-				if known[k] == nil {
-					return fmt.Errorf("sqlstore: alert %q conflicts but cannot be found", k)
-				}
-			}
-			inserts, updates = compute(lost, known)
-		}
-		// Route what fired (new alerts, resolved ones firing again) and check the incidents of what resolved.
-		var fired, resolved []string
+	// compute runs every event of keys on the known states and sorts the keys by what must be written.
+	states := make(map[string]*alertState, len(keys))
+	prev := make(map[string]*alertState, len(keys)) // each key's state before the delivery
+	compute := func(keys []string, known map[string]*alertState) (inserts, updates []string) {
 		for _, k := range keys {
-			st, before := states[k], prev[k]
-			if !st.dirty {
-				continue
-			}
-			wasResolved := before == nil || before.status == firebreak.AlertResolved
-			switch {
-			case st.status != firebreak.AlertResolved && wasResolved:
-				fired = append(fired, k)
-			case st.status == firebreak.AlertResolved && !wasResolved:
-				resolved = append(resolved, k)
-			}
-		}
-		if err := t.routeAlerts(g, fired, resolved, states, now); err != nil {
-			return err
-		}
-		for _, k := range fired {
+			st := known[k]
+			prev[k] = st
 			for _, i := range byKey[k] {
-				out[i].IncidentID = states[k].incidentID
+				st = applyEvent(st, &events[i], payloads[i], now)
+				out[i] = st.alert(g, k)
+			}
+			states[k] = st
+			switch {
+			case !st.dirty:
+			case st.inDB:
+				updates = append(updates, k)
+			default:
+				inserts = append(inserts, k)
 			}
 		}
-		return nil
-	})
+		return inserts, updates
+	}
+	lock := t.s.d.lockOf("") != ""
+	// First without locks, so that a redelivery that changes nothing writes nothing (on PostgreSQL a row
+	// lock is a write); then the rows to change are locked and their events applied again to what is current.
+	known, err := t.lookupAlerts(g.ID, keys, false)
 	if err != nil {
 		return nil, err
+	}
+	inserts, updates := compute(keys, known)
+	if lock && len(updates) > 0 {
+		if known, err = t.lookupAlerts(g.ID, updates, true); err != nil {
+			return nil, err
+		}
+		_, updates = compute(updates, known)
+	}
+	for attempt := 0; ; attempt++ {
+		for _, k := range updates {
+			if err := t.updateAlert(states[k]); err != nil {
+				return nil, err
+			}
+		}
+		lost, err := t.insertAlerts(g.ID, inserts, states)
+		if err != nil {
+			return nil, err
+		}
+		if len(lost) == 0 {
+			break
+		}
+		if attempt > 0 {
+			return nil, errors.New("sqlstore: alert insert conflicts twice")
+		}
+		// Another delivery inserted these keys first (PostgreSQL): apply the events to its rows.
+		if known, err = t.lookupAlerts(g.ID, lost, lock); err != nil {
+			return nil, err
+		}
+		for _, k := range lost {
+			if known[k] == nil {
+				return nil, fmt.Errorf("sqlstore: alert %q conflicts but cannot be found", k)
+			}
+		}
+		inserts, updates = compute(lost, known)
+	}
+	// Route what fired (new alerts, resolved ones firing again) and check the incidents of what resolved.
+	var fired, resolved []string
+	for _, k := range keys {
+		st, before := states[k], prev[k]
+		if !st.dirty {
+			continue
+		}
+		wasResolved := before == nil || before.status == firebreak.AlertResolved
+		switch {
+		case st.status != firebreak.AlertResolved && wasResolved:
+			fired = append(fired, k)
+		case st.status == firebreak.AlertResolved && !wasResolved:
+			resolved = append(resolved, k)
+		}
+	}
+	if err := t.routeAlerts(g, fired, resolved, states, now); err != nil {
+		return nil, err
+	}
+	for _, k := range fired {
+		for _, i := range byKey[k] {
+			out[i].IncidentID = states[k].incidentID
+		}
 	}
 	return out, nil
 }
