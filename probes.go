@@ -239,7 +239,8 @@ func (in *ProbeInput) Validate() (ProbeKind, error) {
 type ProbeResult struct {
 	At      time.Time `json:"at"`
 	Success bool      `json:"success"`
-	// LatencyMS is the time to the answer (HTTP: the whole response; TCP: the connection), in milliseconds.
+	// LatencyMS is the time to the answer (HTTP: until the response headers arrive, as Gatus measures; TCP: the
+	// connection), in milliseconds.
 	LatencyMS  float64 `json:"latency_ms"`
 	StatusCode int     `json:"status_code,omitempty"`
 	// Error says why the check could not be made (timeout, refused, TLS ...); empty when it got an answer.
