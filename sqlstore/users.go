@@ -564,7 +564,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 const IdempotencyWindow = 24 * time.Hour
 
 // Prune deletes what has outlived its use: idempotency keys older than IdempotencyWindow and expired console
-// sessions. It is safe to run on several replicas at once.
+// sessions (and old probe statistics). It is safe to run on several replicas at once.
 func (s *Store) Prune(ctx context.Context) (keys, sessions int64, err error) {
 	now := s.clock()
 	err = s.write(ctx, func(t *txn) error {
@@ -578,7 +578,9 @@ func (s *Store) Prune(ctx context.Context) (keys, sessions int64, err error) {
 			return err
 		}
 		sessions, _ = res.RowsAffected()
-		return nil
+		// Probe statistics: hourly rollups older than ProbeRollupRetention (probes.go).
+		_, err = t.exec(`DELETE FROM probe_rollups WHERE hour < ?`, s.d.ts(now.Add(-ProbeRollupRetention)))
+		return err
 	})
 	return keys, sessions, wrap(err, "prune")
 }
