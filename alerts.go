@@ -15,6 +15,9 @@ const (
 	IntegrationAlertmanager IntegrationKind = "alertmanager" // Prometheus Alertmanager webhook v4
 	IntegrationGrafana      IntegrationKind = "grafana"      // Grafana unified-alerting webhook
 	IntegrationGeneric      IntegrationKind = "generic"      // Firebreak's generic JSON (intake/GENERIC.md)
+	// IntegrationProbe is the hidden integration through which a service's health probes raise their alerts.
+	// Users cannot create one (it is not in IntegrationKinds), list it or authenticate with it.
+	IntegrationProbe IntegrationKind = "probe"
 )
 
 // IntegrationKinds lists every kind.
@@ -129,7 +132,23 @@ type Alert struct {
 	ResolvedAt    *time.Time        `json:"resolved_at"`
 	Occurrences   int64             `json:"occurrences"`
 	IncidentID    string            `json:"incident_id,omitempty"`
+	// Flapping: the alert changes state too often (RoutingPolicy.Flapping) and no longer pages; FlappingSince is
+	// when it was marked. It clears after a full flapping window without a state change.
+	Flapping      bool       `json:"flapping"`
+	FlappingSince *time.Time `json:"flapping_since"`
+	// Suppressed says why the alert's last firing paged nobody (opened or joined no incident): "maintenance"
+	// (a maintenance window of its service, MaintenanceWindowID, was active) or "flapping"; "" otherwise.
+	Suppressed          AlertSuppression `json:"suppressed,omitempty"`
+	MaintenanceWindowID string           `json:"maintenance_window_id,omitempty"`
 }
+
+// AlertSuppression is why a firing alert paged nobody.
+type AlertSuppression string
+
+const (
+	SuppressedMaintenance AlertSuppression = "maintenance" // a maintenance window of its service was active
+	SuppressedFlapping    AlertSuppression = "flapping"    // the alert is flapping
+)
 
 // AlertFilter selects alerts, newest first.
 type AlertFilter struct {

@@ -51,6 +51,8 @@ type RoutingPolicy struct {
 	// AutoResolve says per incident severity whether an incident whose alerts have all resolved is resolved
 	// automatically (default: SEV1 and SEV2 no, waiting for a person; SEV3 yes).
 	AutoResolve map[Severity]bool `json:"auto_resolve"`
+	// Flapping says when an alert that keeps changing state stops paging (see FlappingPolicy).
+	Flapping FlappingPolicy `json:"flapping"`
 }
 
 type routingPolicyJSON struct {
@@ -58,12 +60,14 @@ type routingPolicyJSON struct {
 	GroupWindow json.RawMessage   `json:"group_window"`
 	GroupBy     []string          `json:"group_by"`
 	AutoResolve map[Severity]bool `json:"auto_resolve"`
+	Flapping    *FlappingPolicy   `json:"flapping,omitempty"`
 }
 
 // MarshalJSON writes group_window as a duration string such as "30m0s".
 func (p RoutingPolicy) MarshalJSON() ([]byte, error) {
 	w, _ := json.Marshal(p.GroupWindow.String())
-	return json.Marshal(routingPolicyJSON{p.Rules, w, p.GroupBy, p.AutoResolve})
+	f := p.Flapping
+	return json.Marshal(routingPolicyJSON{p.Rules, w, p.GroupBy, p.AutoResolve, &f})
 }
 
 // UnmarshalJSON reads group_window as a duration string ("30m", "1h30m") or, for older stored policies, as
@@ -91,6 +95,9 @@ func (p *RoutingPolicy) UnmarshalJSON(b []byte) error {
 		}
 	}
 	*p = RoutingPolicy{Rules: raw.Rules, GroupWindow: w, GroupBy: raw.GroupBy, AutoResolve: raw.AutoResolve}
+	if raw.Flapping != nil {
+		p.Flapping = *raw.Flapping
+	}
 	return nil
 }
 
@@ -109,6 +116,7 @@ func DefaultRoutingPolicy() RoutingPolicy {
 		},
 		GroupWindow: DefaultGroupWindow,
 		AutoResolve: DefaultAutoResolve(),
+		Flapping:    DefaultFlappingPolicy(),
 	}
 }
 
@@ -117,7 +125,8 @@ func DefaultAutoResolve() map[Severity]bool {
 	return map[Severity]bool{SEV1: false, SEV2: false, SEV3: true}
 }
 
-// Validate checks the policy and fills defaults (a zero GroupWindow is 30m; a nil AutoResolve the default).
+// Validate checks the policy and fills defaults (a zero GroupWindow is 30m; a nil AutoResolve the default; zero
+// flapping toggles or window their defaults).
 func (p *RoutingPolicy) Validate() error {
 	var v Validation
 	if p.GroupWindow == 0 {
@@ -159,6 +168,7 @@ func (p *RoutingPolicy) Validate() error {
 			v.Add("auto_resolve", "unknown severity %q", sv)
 		}
 	}
+	p.Flapping.validate(&v)
 	return v.Err()
 }
 
@@ -229,9 +239,162 @@ func (p RoutingPolicy) Clone() RoutingPolicy {
 		}
 	}
 	out.GroupBy = slices.Clone(p.GroupBy)
-	out.AutoResolve = make(map[Severity]bool, len(p.AutoResolve))
-	for k, v := range p.AutoResolve {
-		out.AutoResolve[k] = v
+	if p.AutoResolve != nil { // nil stays nil, so that Validate fills in the default
+		out.AutoResolve = make(map[Severity]bool, len(p.AutoResolve))
+		for k, v := range p.AutoResolve {
+			out.AutoResolve[k] = v
+		}
 	}
 	return out
+}
+
+// --- flapping --------------------------------------------------------------------------------------------------
+
+// An alert FLAPS when it changes state (firing ↔ resolved; acknowledged counts as firing) more than Toggles times
+// within Window. It is then marked flapping and no longer pages: firing again is recorded but opens or joins no
+// incident, and the incident it is attached to (if any) says so on its timeline, once. It stops flapping after a
+// full Window without a state change; its next firing pages again.
+
+// Defaults and bounds of FlappingPolicy.
+const (
+	DefaultFlapToggles = 5
+	DefaultFlapWindow  = time.Hour
+	MaxFlapToggles     = 100
+)
+
+// EventAlertFlapping is the timeline event recording that an attached alert was marked flapping.
+const EventAlertFlapping EventKind = "alert_flapping"
+
+// FlappingPolicy is a service's flap detection: an alert with more than Toggles state changes within Window is
+// flapping. In JSON, window is a duration string: {"toggles": 5, "window": "1h0m0s"}.
+type FlappingPolicy struct {
+	Toggles int           `json:"toggles"`
+	Window  time.Duration `json:"window"`
+}
+
+// DefaultFlappingPolicy is 5 state changes within 1 hour.
+func DefaultFlappingPolicy() FlappingPolicy {
+	return FlappingPolicy{Toggles: DefaultFlapToggles, Window: DefaultFlapWindow}
+}
+
+type flappingPolicyJSON struct {
+	Toggles int             `json:"toggles"`
+	Window  json.RawMessage `json:"window"`
+}
+
+// MarshalJSON writes window as a duration string such as "1h0m0s".
+func (f FlappingPolicy) MarshalJSON() ([]byte, error) {
+	w, _ := json.Marshal(f.Window.String())
+	return json.Marshal(flappingPolicyJSON{f.Toggles, w})
+}
+
+// UnmarshalJSON reads window as a duration string ("1h", "90m").
+func (f *FlappingPolicy) UnmarshalJSON(b []byte) error {
+	var raw flappingPolicyJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	var w time.Duration
+	if len(raw.Window) > 0 && string(raw.Window) != "null" {
+		var text string
+		err := json.Unmarshal(raw.Window, &text)
+		if err == nil {
+			w, err = time.ParseDuration(text)
+		}
+		if err != nil {
+			return &Error{Code: EInvalid, Message: "flapping.window must be a duration such as \"1h\"",
+				Fields: []FieldError{{Field: "flapping.window", Message: "must be a duration such as \"1h\""}}}
+		}
+	}
+	*f = FlappingPolicy{Toggles: raw.Toggles, Window: w}
+	return nil
+}
+
+// WithDefaults fills a zero Toggles or Window with the default.
+func (f FlappingPolicy) WithDefaults() FlappingPolicy {
+	if f.Toggles == 0 {
+		f.Toggles = DefaultFlapToggles
+	}
+	if f.Window == 0 {
+		f.Window = DefaultFlapWindow
+	}
+	return f
+}
+
+func (f *FlappingPolicy) validate(v *Validation) {
+	*f = f.WithDefaults()
+	if f.Toggles < 2 || f.Toggles > MaxFlapToggles {
+		v.Add("flapping.toggles", "must be between 2 and %d", MaxFlapToggles)
+	}
+	if f.Window < time.Minute || f.Window > 24*time.Hour {
+		v.Add("flapping.window", "must be between 1m and 24h")
+	}
+}
+
+// FlapState is the flap bookkeeping of one alert.
+type FlapState struct {
+	// Transitions are the times of its recent state changes, oldest first: only those within the window, at
+	// most Toggles+1 of them.
+	Transitions []time.Time
+	// Since is when it was marked flapping; nil when it is not flapping.
+	Since *time.Time
+}
+
+// Settle clears the flapping mark of a flapping alert after a full window without state changes (Transitions are
+// then emptied). It reports whether it cleared it.
+func (f FlappingPolicy) Settle(s *FlapState, now time.Time) bool {
+	f = f.WithDefaults()
+	if s.Since == nil {
+		return false // not flapping: old transitions are dropped by the next Record
+	}
+	if n := len(s.Transitions); n > 0 && now.Sub(s.Transitions[n-1]) < f.Window {
+		return false
+	}
+	s.Transitions, s.Since = nil, nil
+	return true
+}
+
+// Record counts a state change at now. It reports whether this change marks the alert flapping (it was not, and
+// now has more than Toggles changes within Window).
+func (f FlappingPolicy) Record(s *FlapState, now time.Time) (marked bool) {
+	f = f.WithDefaults()
+	f.Settle(s, now)
+	cut := now.Add(-f.Window)
+	kept := make([]time.Time, 0, f.Toggles+1)
+	for _, t := range s.Transitions {
+		if t.After(cut) {
+			kept = append(kept, t)
+		}
+	}
+	kept = append(kept, now)
+	if len(kept) > f.Toggles+1 {
+		kept = kept[len(kept)-(f.Toggles+1):]
+	}
+	s.Transitions = kept
+	if s.Since == nil && len(kept) > f.Toggles {
+		t := now
+		s.Since = &t
+		return true
+	}
+	return false
+}
+
+// FlappingMessage is the timeline text of an alert marked flapping.
+func FlappingMessage(alertTitle string, changes int, window time.Duration) string {
+	return fmt.Sprintf("Alert %s is flapping: %d state changes in %s; it no longer pages", alertTitle, changes,
+		ShortDuration(window))
+}
+
+// ShortDuration writes a duration without zero units: "1h", "1h30m", "45m", "90s".
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

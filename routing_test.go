@@ -67,3 +67,21 @@ func TestRoutingPolicyValidate(t *testing.T) {
 		t.Fatalf("%v %v", err, zero.GroupWindow)
 	}
 }
+
+// A policy saved without auto_resolve gets the documented default (SEV3 resolves by itself), also when it was
+// cloned first, as SetRoutingPolicy does.
+func TestRoutingPolicyCloneKeepsDefaultAutoResolve(t *testing.T) {
+	p := RoutingPolicy{Rules: DefaultRoutingPolicy().Rules}
+	c := p.Clone()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.AutoResolve[SEV3] || c.AutoResolve[SEV1] || c.AutoResolve[SEV2] {
+		t.Fatalf("auto_resolve = %v, want the default (only SEV3)", c.AutoResolve)
+	}
+	// An explicit empty map means "never": it must survive the clone.
+	p.AutoResolve = map[Severity]bool{}
+	if c := p.Clone(); c.AutoResolve == nil {
+		t.Fatal("an explicit empty auto_resolve became nil")
+	}
+}

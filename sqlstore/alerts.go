@@ -94,7 +94,9 @@ func scanIntegration(r rowScanner) (firebreak.Integration, error) {
 // signature secrets.
 func (s *Store) ListIntegrations(ctx context.Context, service string) ([]firebreak.Integration, error) {
 	x := s.read(ctx)
-	query := `SELECT ` + integrationCols + ` FROM integrations g JOIN services sv ON sv.id = g.service_id`
+	// The hidden integrations of health probes (kind probe) are not listed.
+	query := `SELECT ` + integrationCols + ` FROM integrations g JOIN services sv ON sv.id = g.service_id
+		WHERE g.kind <> '` + string(firebreak.IntegrationProbe) + `'`
 	var args []any
 	if service = strings.TrimSpace(service); service != "" {
 		var n int64
@@ -104,7 +106,7 @@ func (s *Store) ListIntegrations(ctx context.Context, service string) ([]firebre
 		if n == 0 {
 			return nil, notFound("service %s not found", service)
 		}
-		query += ` WHERE sv.slug = ?`
+		query += ` AND sv.slug = ?`
 		args = append(args, service)
 	}
 	rows, err := x.query(query+` ORDER BY g.created_at, g.id`, args...)
@@ -136,7 +138,8 @@ func (s *Store) AuthenticateIntegration(ctx context.Context, key string) (*fireb
 		return &g, nil
 	}
 	g, err := scanIntegration(s.read(ctx).row(`SELECT `+integrationCols+`
-		FROM integrations g JOIN services sv ON sv.id = g.service_id WHERE g.secret_hash = ?`, hash))
+		FROM integrations g JOIN services sv ON sv.id = g.service_id WHERE g.secret_hash = ? AND g.kind <> '`+
+		string(firebreak.IntegrationProbe)+`'`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, unauthorized("unknown integration key")
 	}
@@ -194,8 +197,17 @@ type alertState struct {
 	resolvedAt  *time.Time
 	occurrences int64
 	incidentID  string
-	inDB        bool // the row exists (else it must be inserted)
-	dirty       bool // the row must be written
+	flap        firebreak.FlapState
+	flappedAt   *time.Time                 // last marked flapping (kept when it stops)
+	suppressed  firebreak.AlertSuppression // why its last firing paged nobody
+	windowID    string                     // the maintenance window, for SuppressedMaintenance
+	maintSupp   int64                      // firings suppressed by maintenance
+	inDB        bool                       // the row exists (else it must be inserted)
+	dirty       bool                       // the row must be written
+	// Set by this delivery only (not stored):
+	marked  bool // marked flapping
+	acked   bool // an acknowledge event moved it from firing to acknowledged
+	reroute bool // still firing, its last firing was suppressed and no longer is: route it now
 }
 
 func validateEvents(events []firebreak.AlertEvent) ([]alertPayload, error) {
@@ -260,8 +272,10 @@ func eventTime(t, now time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
-// applyEvent returns the state of an alert (nil: not known) after one event. It never changes st.
-func applyEvent(st *alertState, ev *firebreak.AlertEvent, p alertPayload, now time.Time) *alertState {
+// applyEvent returns the state of an alert (nil: not known) after one event. It never changes st. flapping returns
+// the flap policy of the alert's service; it is called only for alerts that change state or are flapping.
+func applyEvent(st *alertState, ev *firebreak.AlertEvent, p alertPayload, now time.Time,
+	flapping func() firebreak.FlappingPolicy) *alertState {
 	if st == nil {
 		at := eventTime(ev.StartsAt, now)
 		n := &alertState{id: newID(), status: firebreak.AlertFiring, p: p, firstSeen: at, lastSeen: at,
@@ -277,28 +291,41 @@ func applyEvent(st *alertState, ev *firebreak.AlertEvent, p alertPayload, now ti
 		return n
 	}
 	n := *st
+	// A flapping alert stops flapping after a full window without state changes.
+	settled := st.flap.Since != nil && flapping().Settle(&n.flap, now)
+	wasResolved := st.status == firebreak.AlertResolved
 	switch ev.Action {
 	case "trigger":
 		switch {
-		case st.status == firebreak.AlertResolved: // fires again
+		case wasResolved: // fires again
 			n.status, n.p, n.lastSeen, n.resolvedAt = firebreak.AlertFiring, p, now, nil
 			n.occurrences++
 		case st.p != p: // still firing (or acknowledged: a trigger does not undo an acknowledgement)
 			n.p, n.lastSeen = p, now
-		default: // a redelivery: nothing to write
+		case !settled: // a redelivery: nothing to write
 			return st
 		}
 	case "acknowledge":
 		if st.status != firebreak.AlertFiring { // acknowledged already, or resolved (PagerDuty ignores those)
-			return st
+			if !settled {
+				return st
+			}
+			break
 		}
-		n.status, n.lastSeen = firebreak.AlertAcknowledged, now
+		n.status, n.lastSeen, n.acked = firebreak.AlertAcknowledged, now, true
 	case "resolve":
-		if st.status == firebreak.AlertResolved {
-			return st
+		if wasResolved {
+			if !settled {
+				return st
+			}
+			break
 		}
 		r := eventTime(ev.EndsAt, now)
 		n.status, n.lastSeen, n.resolvedAt = firebreak.AlertResolved, now, &r
+	}
+	if (n.status == firebreak.AlertResolved) != wasResolved && flapping().Record(&n.flap, now) {
+		at := now
+		n.marked, n.flappedAt = true, &at
 	}
 	n.dirty = true
 	return &n
@@ -308,10 +335,15 @@ func (st *alertState) alert(g *firebreak.Integration, key string) firebreak.Aler
 	a := firebreak.Alert{ID: st.id, IntegrationID: g.ID, Service: g.Service, Source: g.Kind, DedupKey: key,
 		Status: st.status, Summary: st.p.summary, Severity: firebreak.AlertSeverity(st.p.severity),
 		Details: st.p.details, FirstSeenAt: st.firstSeen, LastSeenAt: st.lastSeen, Occurrences: st.occurrences,
-		IncidentID: st.incidentID}
+		IncidentID: st.incidentID, Flapping: st.flap.Since != nil, Suppressed: st.suppressed,
+		MaintenanceWindowID: st.windowID}
 	if st.resolvedAt != nil {
 		r := *st.resolvedAt
 		a.ResolvedAt = &r
+	}
+	if st.flap.Since != nil {
+		f := *st.flap.Since
+		a.FlappingSince = &f
 	}
 	decodeAlertJSON(&a, st.p.labels, st.p.annotations, st.p.links)
 	return a
@@ -350,6 +382,12 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 
 // ingestAlerts applies one delivery of validated events (payloads from validateEvents) to the integration's
 // alerts and routes them, inside the caller's transaction. Every source of alerts (intake, probes) goes through it.
+//
+// Noise control happens here too: state changes are counted for flap detection (the service's
+// RoutingPolicy.Flapping); an alert that fires while a maintenance window of its service is active, or while it
+// is flapping, is recorded as suppressed and not routed; one whose last firing was suppressed is routed when a
+// trigger arrives once nothing suppresses it any more. An acknowledge event for an alert attached to an incident
+// acknowledges the incident (milestone acknowledged_at) if nobody has yet.
 func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEvent, payloads []alertPayload,
 	now time.Time) ([]firebreak.Alert, error) {
 	// Group the events by dedup key, keeping their order (keys in first-seen order, events in input order).
@@ -362,17 +400,26 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 		}
 		byKey[k] = append(byKey[k], i)
 	}
+	ic := &ingestCtx{t: t, g: g, now: now}
 	out := make([]firebreak.Alert, len(events))
 	// compute runs every event of keys on the known states and sorts the keys by what must be written.
 	states := make(map[string]*alertState, len(keys))
 	prev := make(map[string]*alertState, len(keys)) // each key's state before the delivery
-	compute := func(keys []string, known map[string]*alertState) (inserts, updates []string) {
+	compute := func(keys []string, known map[string]*alertState) (inserts, updates []string, err error) {
 		for _, k := range keys {
 			st := known[k]
 			prev[k] = st
+			triggered := false
 			for _, i := range byKey[k] {
-				st = applyEvent(st, &events[i], payloads[i], now)
+				st = applyEvent(st, &events[i], payloads[i], now, ic.flapping)
 				out[i] = st.alert(g, k)
+				triggered = triggered || events[i].Action == "trigger"
+			}
+			if ic.err != nil {
+				return nil, nil, ic.err
+			}
+			if st, err = ic.suppress(st, prev[k], triggered); err != nil {
+				return nil, nil, err
 			}
 			states[k] = st
 			switch {
@@ -383,7 +430,7 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 				inserts = append(inserts, k)
 			}
 		}
-		return inserts, updates
+		return inserts, updates, nil
 	}
 	lock := t.s.d.lockOf("") != ""
 	// First without locks, so that a redelivery that changes nothing writes nothing (on PostgreSQL a row
@@ -392,18 +439,21 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 	if err != nil {
 		return nil, err
 	}
-	inserts, updates := compute(keys, known)
+	inserts, updates, err := compute(keys, known)
+	if err != nil {
+		return nil, err
+	}
 	if lock && len(updates) > 0 {
 		if known, err = t.lookupAlerts(g.ID, updates, true); err != nil {
 			return nil, err
 		}
-		_, updates = compute(updates, known)
+		if _, updates, err = compute(updates, known); err != nil {
+			return nil, err
+		}
 	}
 	for attempt := 0; ; attempt++ {
-		for _, k := range updates {
-			if err := t.updateAlert(states[k]); err != nil {
-				return nil, err
-			}
+		if err := t.updateAlerts(updates, states); err != nil {
+			return nil, err
 		}
 		lost, err := t.insertAlerts(g.ID, inserts, states)
 		if err != nil {
@@ -424,24 +474,28 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 				return nil, fmt.Errorf("sqlstore: alert %q conflicts but cannot be found", k)
 			}
 		}
-		inserts, updates = compute(lost, known)
+		if inserts, updates, err = compute(lost, known); err != nil {
+			return nil, err
+		}
 	}
-	// Route what fired (new alerts, resolved ones firing again) and check the incidents of what resolved.
-	var fired, resolved []string
+	// Route what fired (new alerts, resolved ones firing again, suppressed ones no longer suppressed) and check
+	// the incidents of what resolved.
+	var fired, resolved, changed []string
 	for _, k := range keys {
 		st, before := states[k], prev[k]
 		if !st.dirty {
 			continue
 		}
+		changed = append(changed, k)
 		wasResolved := before == nil || before.status == firebreak.AlertResolved
 		switch {
-		case st.status != firebreak.AlertResolved && wasResolved:
+		case st.status != firebreak.AlertResolved && (wasResolved || st.reroute):
 			fired = append(fired, k)
 		case st.status == firebreak.AlertResolved && !wasResolved:
 			resolved = append(resolved, k)
 		}
 	}
-	if err := t.routeAlerts(g, fired, resolved, states, now); err != nil {
+	if err := t.routeAlerts(ic, fired, resolved, changed, states); err != nil {
 		return nil, err
 	}
 	for _, k := range fired {
@@ -449,7 +503,111 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 			out[i].IncidentID = states[k].incidentID
 		}
 	}
+	for _, k := range changed { // the last event of a key answers the alert as stored
+		idx := byKey[k]
+		out[idx[len(idx)-1]] = states[k].alert(g, k)
+	}
 	return out, nil
+}
+
+// ingestCtx is what one delivery loads at most once, when it needs it: the service, its routing policy and its
+// active maintenance window.
+type ingestCtx struct {
+	t         *txn
+	g         *firebreak.Integration
+	now       time.Time
+	serviceID string
+	policy    *firebreak.RoutingPolicy
+	window    *string // the active maintenance window ("" none), once looked up
+	err       error   // of a lazy load inside applyEvent
+}
+
+func (c *ingestCtx) service() (string, error) {
+	if c.serviceID == "" {
+		if err := c.t.row(`SELECT service_id FROM integrations WHERE id = ?`, c.g.ID).Scan(&c.serviceID); err != nil {
+			return "", wrap(err, "route alerts")
+		}
+	}
+	return c.serviceID, nil
+}
+
+func (c *ingestCtx) routing() (firebreak.RoutingPolicy, error) {
+	if c.policy == nil {
+		svc, err := c.service()
+		if err != nil {
+			return firebreak.RoutingPolicy{}, err
+		}
+		p, err := c.t.routingPolicy(svc)
+		if err != nil {
+			return firebreak.RoutingPolicy{}, err
+		}
+		c.policy = &p
+	}
+	return *c.policy, nil
+}
+
+// flapping is the service's flap policy for applyEvent (which cannot fail: an error is kept in c.err).
+func (c *ingestCtx) flapping() firebreak.FlappingPolicy {
+	p, err := c.routing()
+	if err != nil {
+		c.err = err
+		return firebreak.DefaultFlappingPolicy()
+	}
+	return p.Flapping
+}
+
+// maintenance returns the ID of a maintenance window of the service active now, or "".
+func (c *ingestCtx) maintenance() (string, error) {
+	if c.window == nil {
+		svc, err := c.service()
+		if err != nil {
+			return "", err
+		}
+		var id string
+		err = c.t.row(`SELECT mw.id FROM maintenance_windows mw
+			JOIN maintenance_window_services ms ON ms.window_id = mw.id
+			WHERE ms.service_id = ? AND mw.starts_at <= ? AND mw.ends_at > ? AND mw.cancelled_at IS NULL
+			ORDER BY mw.starts_at, mw.id LIMIT 1`, svc, c.t.s.d.ts(c.now), c.t.s.d.ts(c.now)).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", wrap(err, "look up maintenance")
+		}
+		c.window = &id
+	}
+	return *c.window, nil
+}
+
+// suppress decides, for an alert after the delivery's events, whether its firing pages: an alert that fired in
+// this delivery (or, still firing, was triggered again after a suppressed firing) is suppressed by an active
+// maintenance window of its service, else by flapping. It returns st itself when nothing changes.
+func (c *ingestCtx) suppress(st, before *alertState, triggered bool) (*alertState, error) {
+	if st.status == firebreak.AlertResolved {
+		return st, nil
+	}
+	fired := before == nil || before.status == firebreak.AlertResolved
+	if !fired && !(triggered && st.suppressed != "") {
+		return st, nil
+	}
+	var reason firebreak.AlertSuppression
+	window, err := c.maintenance()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case window != "":
+		reason = firebreak.SuppressedMaintenance
+	case st.flap.Since != nil:
+		reason = firebreak.SuppressedFlapping
+	}
+	if !fired && reason == st.suppressed && window == st.windowID {
+		return st, nil // still suppressed, as it was
+	}
+	n := *st
+	n.suppressed, n.windowID, n.dirty = reason, window, true
+	if reason == firebreak.SuppressedMaintenance && (fired || st.suppressed != firebreak.SuppressedMaintenance) {
+		n.maintSupp++
+	}
+	n.reroute = !fired && reason == ""
+	return &n, nil
 }
 
 func (t *txn) integrationByID(id string) (*firebreak.Integration, error) {
@@ -465,17 +623,78 @@ func (t *txn) integrationByID(id string) (*firebreak.Integration, error) {
 }
 
 const alertStateCols = `a.id, a.dedup_key, a.status, a.summary, a.severity, a.source, a.labels, a.annotations,
-	a.details, a.links, a.first_seen_at, a.last_seen_at, a.resolved_at, a.occurrences, a.incident_id`
+	a.details, a.links, a.first_seen_at, a.last_seen_at, a.resolved_at, a.occurrences, a.incident_id,
+	a.transitions, a.flapping_since, a.flapped_at, a.suppressed, a.maintenance_window_id,
+	a.maintenance_suppressions`
+
+// alertStateDest is where a row of alertStateCols is scanned; done finishes the state.
+type alertStateDest struct {
+	key, status, transitions, suppressed string
+	incident, window                     sql.NullString
+}
+
+func (d *alertStateDest) targets(st *alertState) []any {
+	return []any{&st.id, &d.key, &d.status, &st.p.summary, &st.p.severity, &st.p.source, &st.p.labels,
+		&st.p.annotations, &st.p.details, &st.p.links, tsCol(&st.firstSeen), tsCol(&st.lastSeen),
+		ntsCol(&st.resolvedAt), &st.occurrences, &d.incident, &d.transitions, ntsCol(&st.flap.Since),
+		ntsCol(&st.flappedAt), &d.suppressed, &d.window, &st.maintSupp}
+}
+
+func (d *alertStateDest) done(st *alertState) error {
+	st.status, st.incidentID = firebreak.AlertStatus(d.status), d.incident.String
+	st.suppressed, st.windowID = firebreak.AlertSuppression(d.suppressed), d.window.String
+	var err error
+	st.flap.Transitions, err = decodeTransitions(d.transitions)
+	return err
+}
 
 func scanAlertState(r rowScanner) (string, *alertState, error) {
 	st := &alertState{inDB: true}
-	var key, status string
-	var incident sql.NullString
-	err := r.Scan(&st.id, &key, &status, &st.p.summary, &st.p.severity, &st.p.source, &st.p.labels,
-		&st.p.annotations, &st.p.details, &st.p.links, tsCol(&st.firstSeen), tsCol(&st.lastSeen),
-		ntsCol(&st.resolvedAt), &st.occurrences, &incident)
-	st.status, st.incidentID = firebreak.AlertStatus(status), incident.String
-	return key, st, err
+	var d alertStateDest
+	if err := r.Scan(d.targets(st)...); err != nil {
+		return "", nil, err
+	}
+	return d.key, st, d.done(st)
+}
+
+// encodeTransitions stores flap transition times as a JSON array of fixed-width UTC timestamps.
+func encodeTransitions(ts []time.Time) string {
+	if len(ts) == 0 {
+		return "[]"
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(t.UTC().Format(tsLayout))
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func decodeTransitions(s string) ([]time.Time, error) {
+	if s == "" || s == "[]" {
+		return nil, nil
+	}
+	var ts []time.Time
+	if err := json.Unmarshal([]byte(s), &ts); err != nil {
+		return nil, fmt.Errorf("sqlstore: alert transitions %q: %w", s, err)
+	}
+	for i := range ts {
+		ts[i] = ts[i].UTC()
+	}
+	return ts, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // lookupSizes are the IN-list lengths lookups use (padded up to one of them), so that SQLite's statement cache
@@ -491,6 +710,9 @@ func (t *txn) lookupAlerts(integrationID string, keys []string, lock bool) (map[
 	known := make(map[string]*alertState, len(keys))
 	sorted := slices.Clone(keys)
 	slices.Sort(sorted) // lock rows in one order across deliveries
+	if t.s.d.name == dialectPostgres && arrayAlertLookups {
+		return known, t.lookupAlertsPG(integrationID, sorted, lockSQL, known)
+	}
 	for len(sorted) > 0 {
 		chunk := sorted[:min(len(sorted), alertLookupChunk)]
 		sorted = sorted[len(chunk):]
@@ -529,18 +751,156 @@ func (t *txn) lookupAlerts(integrationID string, keys []string, lock bool) (map[
 	return known, nil
 }
 
+// batchAlertUpdates turns on the batched UPDATE of changed alerts on PostgreSQL (tests turn it off to compare).
+var batchAlertUpdates = true
+
+// updateSizes are the row counts of the batched UPDATEs on PostgreSQL (a delivery is split greedily into them).
+var updateSizes = []int{256, 32, 4, 1}
+
+// alertUpdateCols are the columns an update writes, after id, with their PostgreSQL types (for the VALUES list,
+// whose parameters would otherwise be untyped).
+var alertUpdateCols = []struct{ name, pgType string }{
+	{"status", "text"}, {"summary", "text"}, {"severity", "text"}, {"source", "text"}, {"labels", "text"},
+	{"annotations", "text"}, {"details", "text"}, {"links", "text"}, {"last_seen_at", "timestamptz"},
+	{"resolved_at", "timestamptz"}, {"occurrences", "bigint"}, {"transitions", "text"},
+	{"flapping_since", "timestamptz"}, {"flapped_at", "timestamptz"}, {"suppressed", "text"},
+	{"maintenance_window_id", "text"}, {"maintenance_suppressions", "bigint"},
+}
+
+// updateArgs are an alert's values for alertUpdateCols.
+func (t *txn) updateArgs(st *alertState, args []any) []any {
+	d := t.s.d
+	return append(args, string(st.status), st.p.summary, st.p.severity, st.p.source, st.p.labels,
+		st.p.annotations, st.p.details, st.p.links, d.ts(st.lastSeen), d.nts(st.resolvedAt), st.occurrences,
+		encodeTransitions(st.flap.Transitions), d.nts(st.flap.Since), d.nts(st.flappedAt), string(st.suppressed),
+		nullString(st.windowID), st.maintSupp)
+}
+
+// updateAlerts writes the changed alerts of keys: on SQLite one prepared UPDATE per alert (in-process, cached);
+// on PostgreSQL batched UPDATE … FROM (VALUES …), one round trip per up to 256 alerts.
+func (t *txn) updateAlerts(keys []string, states map[string]*alertState) error {
+	if t.s.d.name != dialectPostgres || !batchAlertUpdates {
+		for _, k := range keys {
+			if err := t.updateAlert(states[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for len(keys) > 0 {
+		n := 1
+		for _, sz := range updateSizes {
+			if sz <= len(keys) {
+				n = sz
+				break
+			}
+		}
+		chunk := keys[:n]
+		keys = keys[n:]
+		args := make([]any, 0, n*(len(alertUpdateCols)+1))
+		for _, k := range chunk {
+			st := states[k]
+			args = append(args, st.id)
+			args = t.updateArgs(st, args)
+		}
+		if _, err := t.exec(alertBatchUpdateSQL(n), args...); err != nil {
+			return wrap(err, "update alerts")
+		}
+	}
+	return nil
+}
+
+var alertBatchUpdates sync.Map // row count → SQL
+
+// alertBatchUpdateSQL is the UPDATE of n alerts from a VALUES list (PostgreSQL).
+func alertBatchUpdateSQL(n int) string {
+	if q, ok := alertBatchUpdates.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(`UPDATE alerts AS a SET `)
+	for i, c := range alertUpdateCols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.name + " = v." + c.name)
+	}
+	b.WriteString(` FROM (VALUES `)
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?::text")
+		for _, c := range alertUpdateCols {
+			b.WriteString(", ?::" + c.pgType)
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(`) AS v (id`)
+	for _, c := range alertUpdateCols {
+		b.WriteString(", " + c.name)
+	}
+	b.WriteString(`) WHERE a.id = v.id`)
+	q := b.String()
+	alertBatchUpdates.Store(n, q)
+	return q
+}
+
+// lookupAlertsPG is lookupAlerts on PostgreSQL: the keys travel as one text[] joined by unnest, so that the plan
+// probes the (integration_id, dedup_key) index per key whatever the table's statistics say. (With an IN list of
+// 500 parameters, a generic plan on a table not yet analyzed scans all of the integration's alerts and compares
+// each with the 500 keys: 5,000 known alerts took seconds to look up.)
+func (t *txn) lookupAlertsPG(integrationID string, sorted []string, lockSQL string,
+	known map[string]*alertState) error {
+	if lockSQL != "" {
+		lockSQL = t.s.d.lockOf("a")
+	}
+	for len(sorted) > 0 {
+		chunk := sorted[:min(len(sorted), alertLookupChunkPG)]
+		sorted = sorted[len(chunk):]
+		rows, err := t.query(`SELECT `+alertStateCols+` FROM unnest(?::text[]) AS k (key)
+			JOIN alerts a ON a.integration_id = ? AND a.dedup_key = k.key ORDER BY a.dedup_key`+lockSQL,
+			chunk, integrationID)
+		if err != nil {
+			return wrap(err, "look up alerts")
+		}
+		for rows.Next() {
+			k, st, err := scanAlertState(rows)
+			if err != nil {
+				rows.Close()
+				return wrap(err, "look up alerts")
+			}
+			known[k] = st
+		}
+		if err := rows.Close(); err != nil {
+			return wrap(err, "look up alerts")
+		}
+		if err := rows.Err(); err != nil {
+			return wrap(err, "look up alerts")
+		}
+	}
+	return nil
+}
+
+// arrayAlertLookups turns on lookupAlertsPG (tests turn it off to compare).
+var arrayAlertLookups = true
+
+// alertLookupChunkPG is the most dedup keys one lookup carries on PostgreSQL (one array parameter).
+const alertLookupChunkPG = 2000
+
 func (t *txn) updateAlert(st *alertState) error {
+	args := t.updateArgs(st, make([]any, 0, len(alertUpdateCols)+1))
 	_, err := t.exec(`UPDATE alerts SET status = ?, summary = ?, severity = ?, source = ?, labels = ?,
-		annotations = ?, details = ?, links = ?, last_seen_at = ?, resolved_at = ?, occurrences = ? WHERE id = ?`,
-		string(st.status), st.p.summary, st.p.severity, st.p.source, st.p.labels, st.p.annotations, st.p.details,
-		st.p.links, t.s.d.ts(st.lastSeen), t.s.d.nts(st.resolvedAt), st.occurrences, st.id)
+		annotations = ?, details = ?, links = ?, last_seen_at = ?, resolved_at = ?, occurrences = ?, transitions = ?,
+		flapping_since = ?, flapped_at = ?, suppressed = ?, maintenance_window_id = ?, maintenance_suppressions = ?
+		WHERE id = ?`, append(args, st.id)...)
 	return wrap(err, "update alert")
 }
 
 // insertSizes are the row counts of the multi-row INSERTs (a delivery is split greedily into them).
 var insertSizes = []int{64, 16, 4, 1}
 
-const alertInsertCols = 15
+const alertInsertCols = 21
 
 // insertAlerts inserts new alerts and returns the keys that another transaction inserted first (nothing was
 // written for those).
@@ -560,7 +920,8 @@ func (t *txn) insertAlerts(integrationID string, keys []string, states map[strin
 		keys = keys[n:]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO alerts (id, integration_id, dedup_key, status, summary, severity, source, labels,
-			annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences) VALUES `)
+			annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences, transitions,
+			flapping_since, flapped_at, suppressed, maintenance_window_id, maintenance_suppressions) VALUES `)
 		row := "(" + placeholders(alertInsertCols) + ")"
 		args := make([]any, 0, n*alertInsertCols)
 		for i, k := range chunk {
@@ -571,7 +932,9 @@ func (t *txn) insertAlerts(integrationID string, keys []string, states map[strin
 			st := states[k]
 			args = append(args, st.id, integrationID, k, string(st.status), st.p.summary, st.p.severity, st.p.source,
 				st.p.labels, st.p.annotations, st.p.details, st.p.links, t.s.d.ts(st.firstSeen),
-				t.s.d.ts(st.lastSeen), t.s.d.nts(st.resolvedAt), st.occurrences)
+				t.s.d.ts(st.lastSeen), t.s.d.nts(st.resolvedAt), st.occurrences,
+				encodeTransitions(st.flap.Transitions), t.s.d.nts(st.flap.Since), t.s.d.nts(st.flappedAt),
+				string(st.suppressed), nullString(st.windowID), st.maintSupp)
 		}
 		b.WriteString(` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING dedup_key`)
 		rows, err := t.query(b.String(), args...)
@@ -673,16 +1036,15 @@ func (s *Store) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fireb
 		var g firebreak.Integration
 		var kind string
 		st := &alertState{}
-		var key, status string
-		var incident sql.NullString
-		if err := rows.Scan(&st.id, &key, &status, &st.p.summary, &st.p.severity, &st.p.source, &st.p.labels,
-			&st.p.annotations, &st.p.details, &st.p.links, tsCol(&st.firstSeen), tsCol(&st.lastSeen),
-			ntsCol(&st.resolvedAt), &st.occurrences, &incident, &g.ID, &kind, &g.Service); err != nil {
+		var d alertStateDest
+		if err := rows.Scan(append(d.targets(st), &g.ID, &kind, &g.Service)...); err != nil {
 			return nil, wrap(err, "list alerts")
 		}
-		st.status, st.incidentID, g.Kind = firebreak.AlertStatus(status), incident.String,
-			firebreak.IntegrationKind(kind)
-		items = append(items, st.alert(&g, key))
+		if err := d.done(st); err != nil {
+			return nil, wrap(err, "list alerts")
+		}
+		g.Kind = firebreak.IntegrationKind(kind)
+		items = append(items, st.alert(&g, d.key))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err, "list alerts")

@@ -85,6 +85,7 @@ func (x q) routingPolicy(serviceID string) (firebreak.RoutingPolicy, error) {
 	if p.AutoResolve == nil {
 		p.AutoResolve = firebreak.DefaultAutoResolve()
 	}
+	p.Flapping = p.Flapping.WithDefaults() // policies stored before flap detection have none
 	return p, nil
 }
 
@@ -96,18 +97,29 @@ type routedIncident struct {
 	events   []firebreak.TimelineEvent
 }
 
-// routeAlerts routes the alerts of fired keys (created or firing again) and checks the incidents of resolved keys.
-// states hold the alerts as written; their incidentID is updated for the attached ones.
-func (t *txn) routeAlerts(g *firebreak.Integration, fired, resolved []string, states map[string]*alertState,
-	now time.Time) error {
-	if len(fired) == 0 && len(resolved) == 0 {
+// routeAlerts routes the alerts of fired keys (created, firing again, or no longer suppressed) that nothing
+// suppresses, records on their incidents the alerts of changed keys that this delivery marked flapping,
+// acknowledges the incidents of acknowledged alerts, and checks the incidents of resolved keys. states hold the
+// alerts as written; their incidentID is updated for the attached ones.
+func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []string, states map[string]*alertState) error {
+	var marked, acked []string
+	for _, k := range changed {
+		if st := states[k]; st.marked {
+			marked = append(marked, k)
+		}
+		if st := states[k]; st.acked {
+			acked = append(acked, k)
+		}
+	}
+	if len(fired) == 0 && len(resolved) == 0 && len(marked) == 0 && len(acked) == 0 {
 		return nil
 	}
-	var serviceID string
-	if err := t.row(`SELECT service_id FROM integrations WHERE id = ?`, g.ID).Scan(&serviceID); err != nil {
-		return wrap(err, "route alerts")
+	g, now := ic.g, ic.now
+	serviceID, err := ic.service()
+	if err != nil {
+		return err
 	}
-	policy, err := t.routingPolicy(serviceID)
+	policy, err := ic.routing()
 	if err != nil {
 		return err
 	}
@@ -116,6 +128,9 @@ func (t *txn) routeAlerts(g *firebreak.Integration, fired, resolved []string, st
 	var order []*routedIncident
 	for _, k := range fired {
 		st := states[k]
+		if st.suppressed != "" { // maintenance or flapping: recorded, pages nobody
+			continue
+		}
 		a := st.alert(g, k)
 		d := firebreak.Route(policy, a)
 		if d.Action != firebreak.RouteIncident {
@@ -157,11 +172,43 @@ func (t *txn) routeAlerts(g *firebreak.Integration, fired, resolved []string, st
 			return err
 		}
 	}
-	// Incidents whose alerts may all have resolved now.
+	// Alerts marked flapping: their incident says so, once.
+	for _, k := range marked {
+		st := states[k]
+		if st.incidentID == "" {
+			continue
+		}
+		a := st.alert(g, k)
+		if err := t.lockIncident(st.incidentID); err != nil {
+			return err
+		}
+		ev := firebreak.TimelineEvent{Kind: firebreak.EventAlertFlapping, Actor: actor, OccurredAt: now,
+			RecordedAt: now, Message: firebreak.FlappingMessage(alertTitle(&a), len(st.flap.Transitions),
+				policy.Flapping.Window),
+			Data: map[string]string{"alert_id": a.ID, "dedup_key": k, "source": string(a.Source),
+				"changes": fmt.Sprint(len(st.flap.Transitions)), "window": policy.Flapping.Window.String()}}
+		if err := t.insertEvents(st.incidentID, []firebreak.TimelineEvent{ev}); err != nil {
+			return err
+		}
+	}
+	// Acknowledged alerts acknowledge their incident, if nobody has yet.
 	seen := map[string]bool{}
+	for _, k := range acked {
+		st := states[k]
+		if st.incidentID == "" || seen[st.incidentID] {
+			continue
+		}
+		seen[st.incidentID] = true
+		a := st.alert(g, k)
+		if err := t.acknowledgeIncident(st.incidentID, &a, actor, now); err != nil {
+			return err
+		}
+	}
+	// Incidents whose alerts may all have resolved now (a flapping alert's resolutions say nothing).
+	seen = map[string]bool{}
 	for _, k := range resolved {
 		id := states[k].incidentID
-		if id == "" || seen[id] {
+		if id == "" || seen[id] || states[k].flap.Since != nil {
 			continue
 		}
 		seen[id] = true
@@ -170,6 +217,34 @@ func (t *txn) routeAlerts(g *firebreak.Integration, fired, resolved []string, st
 		}
 	}
 	return nil
+}
+
+// acknowledgeIncident sets the acknowledged_at milestone of an incident whose alert was acknowledged in the tool
+// that sent it (PagerDuty's acknowledge event), with a timeline event, unless it is set already.
+func (t *txn) acknowledgeIncident(incidentID string, a *firebreak.Alert, actor string, now time.Time) error {
+	inc, err := t.loadIncident(incidentID, true)
+	if err != nil {
+		return err
+	}
+	if inc.Milestones.AcknowledgedAt != nil || !inc.Status.Open() {
+		return nil
+	}
+	at := now
+	evs, err := inc.Apply(firebreak.IncidentPatch{Milestones: map[string]*time.Time{"acknowledged_at": &at},
+		Reason: "alert acknowledged in " + actor + ": " + alertTitle(a)}, actor, now)
+	if err != nil || len(evs) == 0 {
+		return err
+	}
+	for i := range evs {
+		if evs[i].Data == nil {
+			evs[i].Data = map[string]string{}
+		}
+		evs[i].Data["alert_id"] = a.ID
+	}
+	if err := t.updateIncident(inc); err != nil {
+		return err
+	}
+	return t.insertEvents(inc.ID, evs)
 }
 
 // findGroupIncident finds the open incident auto-opened for the group since since, locking it (PostgreSQL).

@@ -146,6 +146,7 @@ func TestRoutingPolicyAPI(t *testing.T) {
 			GroupWindow: firebreak.DefaultGroupWindow,
 			GroupBy:     []string{"cluster"},
 			AutoResolve: firebreak.DefaultAutoResolve(),
+			Flapping:    firebreak.DefaultFlappingPolicy(), // an absent one is stored as the default
 		}
 		set, err := e.admin.SetRoutingPolicy(ctx, svc.ID, p)
 		if err != nil {
