@@ -74,6 +74,10 @@ func (s *Server) routesConsole() {
 	s.mux.HandleFunc("GET /services/{slug}/edit", c.page(c.authed(firebreak.RoleAdmin, c.serviceEditForm)))
 	s.mux.HandleFunc("POST /services/{slug}/edit", c.page(c.authed(firebreak.RoleAdmin, c.serviceUpdate)))
 
+	c.routesAlerts()
+
+	c.routesProbes()
+
 	s.mux.HandleFunc("GET /admin", c.page(c.authed(firebreak.RoleAdmin, func(w http.ResponseWriter,
 		r *http.Request, _ viewer) {
 		seeOther(w, r, "/admin/users")

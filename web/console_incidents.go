@@ -253,6 +253,8 @@ type incidentView struct {
 	Problem string
 	Stale   bool
 	Now     time.Time
+	// Alerting holds the incident's alerts and the changes before it (full page only; nil without alerts).
+	Alerting *incidentAlerting
 }
 
 // Val returns the kept input of field when the form that failed is form.
@@ -366,6 +368,11 @@ func (c *console) loadIncident(ctx context.Context, ref string, v viewer, withTi
 		// The live tail must start after the newest event, not after the last one shown.
 		iv.LastEventID, err = c.lastEventID(ctx, inc.ID, iv.LastEventID)
 		if err != nil {
+			return nil, err
+		}
+	}
+	if withTimeline {
+		if iv.Alerting, err = c.incidentAlertingOf(ctx, inc); err != nil {
 			return nil, err
 		}
 	}

@@ -71,6 +71,7 @@ type servicePageData struct {
 	Known      map[string]bool
 	Incidents  []listRow
 	Open       int
+	Alerting   *serviceAlerting // integrations and routing policy (nil without alert intake)
 }
 
 func (c *console) servicePage(w http.ResponseWriter, r *http.Request, v viewer) {
@@ -110,6 +111,10 @@ func (c *console) servicePage(w http.ResponseWriter, r *http.Request, v viewer) 
 		if inc.Status.Open() {
 			d.Open++
 		}
+	}
+	if d.Alerting, err = c.serviceAlertingOf(ctx, svc.Slug); err != nil {
+		c.errorPage(w, r, v, err)
+		return
 	}
 	c.render(w, r, http.StatusOK, "service", layoutData{Title: svc.Name, Nav: "services", Viewer: v, Page: d})
 }

@@ -57,6 +57,41 @@ func TestConsoleTemplates(t *testing.T) {
 		"services":     serviceListPage{Rows: []serviceRow{{Svc: *svc, Open: 2, Worst: firebreak.SEV1}}},
 		"service":      servicePageData{Svc: svc, Known: map[string]bool{"db": true}, Incidents: rows, Open: 1},
 		"service_form": serviceFormPage{New: true, In: serviceFormInput{Tier: "3"}, Errors: formErrors{}},
+		// Probe pages (console_probes.go).
+		"probes": probeListPage{In: probeForm{Name: "n <down>"}, Errors: formErrors{"url": "bad"}, Error: "e", Open: true,
+			Rows: []probeView{newProbeView(firebreak.Probe{ID: "p1", Name: "h <down>", Service: "api", State: firebreak.ProbeDown}, nil)}},
+		"probe": probePageData{Status: &firebreak.ProbeStatus{Probe: firebreak.Probe{ID: "p1", Name: "h <down>"}},
+			View: newProbeView(firebreak.Probe{ID: "p1", Name: "h <down>"}, nil), Errors: formErrors{},
+			Results: []probeResultRow{{R: firebreak.ProbeResult{At: now}, Detail: "<down>"}}},
+		// Alerting pages (console_alerts.go).
+		"alerts": alertListPage{Rows: alertTestRows(now), Services: []firebreak.Service{*svc}, Statuses: alertStatuses,
+			NextURL: "/alerts?cursor=x", FirstURL: "/alerts", Filtered: true, Problem: "p <down>"},
+		"alert": alertDetailPage{Row: alertTestRows(now)[0], Details: "{\n  \"a\": 1\n}", Incident: inc,
+			Events: []firebreak.TimelineEvent{{Kind: firebreak.EventAlertAttached, Message: "Alert joined: <down>",
+				OccurredAt: now}}},
+		"integrations": integrationsPage{Svc: svc, Base: "https://fb.example.com", Errors: formErrors{"kind": "bad"},
+			Error: "e", Integrations: []firebreak.Integration{{ID: "i1", Service: "api", Kind: "grafana",
+				Name: "g <down>", CreatedAt: now, Signed: true}},
+			New: &newIntegration{ID: "i1", Service: "api", Kind: "grafana", Name: "g", Key: "k", Signed: true,
+				Snippets: consoleSnippets("https://fb.example.com", &newIntegration{Service: "api", Kind: "grafana",
+					Key: "k", Signed: true})}},
+		"routing": routingPage{Svc: svc, View: routingViewOf(&firebreak.RoutingPolicy{Rules: firebreak.DefaultRoutingPolicy().Rules,
+			GroupWindow: time.Hour, GroupBy: []string{"cluster"}, AutoResolve: firebreak.DefaultAutoResolve()}),
+			JSON: "{<down>}", Error: "e", Errors: []firebreak.FieldError{{Field: "rules[0].action", Message: "m"}}},
+		"maintenance": maintenancePage{States: firebreak.MaintenanceStates, Services: []firebreak.Service{*svc},
+			Windows: []firebreak.MaintenanceWindow{{ID: "w1", Title: "Upgrade <down>", Services: []string{"api"},
+				Description: "d <down>", StartsAt: earlier, EndsAt: now, State: firebreak.MaintenanceActive, Version: 2}},
+			NextURL: "/maintenance?cursor=x", In: maintenanceInput{Title: "t", Services: []string{"api"}},
+			Errors: formErrors{"services": "bad"}, Error: "e", Notice: "n"},
+		"noise": noisePage{Days: 7, Periods: noisePeriods, Services: []firebreak.Service{*svc},
+			Refs: map[string]string{"id": "INC-7"}, Report: &firebreak.NoiseReport{Since: earlier, Until: now,
+				Totals: firebreak.NoiseTotals{Alerts: 3, AlertsWithoutIncident: 1},
+				AlertsPerIncident: firebreak.AlertsPerIncident{Incidents: 1, Mean: 2, P50: 2, Max: 2,
+					Top: []firebreak.NoiseIncident{{Reference: "INC-7", Title: "<down>", Severity: firebreak.SEV1}}},
+				Sources:       []firebreak.NoiseSource{{Name: "<down>", Kind: "generic", Service: "api", Alerts: 3}},
+				Rules:         []firebreak.NoiseRule{{Rule: "<down>", Service: "api", Alerts: 3}},
+				Flapping:      []firebreak.NoiseAlert{{ID: "a", Summary: "<down>", Status: "firing", IncidentID: "id"}},
+				NeverIncident: []firebreak.NoiseAlert{{ID: "b", Summary: "s", Status: "resolved"}}}},
 		"admin_users": adminUsersPage{Users: []firebreak.User{{Username: "bob", Name: "Bob <down>",
 			Role: firebreak.RoleResponder, CreatedAt: now}}, Tokens: map[string]int{"bob": 2},
 			Errors: formErrors{"username": "taken"}, Error: "e", Notice: "User bob was created.", Created: "bob"},
@@ -95,6 +130,13 @@ func TestConsoleTemplates(t *testing.T) {
 			url.Values{"title": {""}, "services": {"api"}}),
 		"milestones failed": failed("milestones", formErrors{"milestones.resolved_at": "Resolved must not be"},
 			url.Values{"resolved_at": {"2026-03-01T10:00"}, "clear": {"mitigated_at"}}),
+		"incident with alerts": func() *incidentView {
+			c := *iv
+			c.Alerting = &incidentAlerting{Alerts: alertTestRows(now), MoreAlerts: true, HasChanges: true,
+				ChangeWindow: "2h", Changes: []firebreak.Change{{ID: "c1", Service: "api", Summary: "Deploy <down>",
+					Source: "ci", OccurredAt: earlier, Links: []firebreak.AlertLink{{Href: "https://ci"}}}}}
+			return &c
+		}(),
 	} {
 		page := "incident"
 		if _, ok := data.(tokensPage); ok {

@@ -175,6 +175,10 @@ func kindLabel(k firebreak.EventKind) string {
 		return "Services"
 	case firebreak.EventActionItemAdded, firebreak.EventActionItemChanged:
 		return "Action item"
+	case firebreak.EventAlertAttached:
+		return "Alert"
+	case firebreak.EventAlertsResolved:
+		return "Alerts resolved"
 	}
 	return string(k)
 }
@@ -201,6 +205,8 @@ func kindIcon(k firebreak.EventKind) string {
 		return "layers"
 	case firebreak.EventActionItemAdded, firebreak.EventActionItemChanged:
 		return "check"
+	case firebreak.EventAlertAttached, firebreak.EventAlertsResolved:
+		return "alert"
 	}
 	return "dot"
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// Alerts receives alerts from monitoring tools (optional: without it the intake, integration and alert routes
 	// are not registered).
 	Alerts firebreak.AlertService
+	// Probes keeps health probes (optional: when nil and Alerts is also a ProbeService, that is used; without
+	// one the probe routes and pages are not registered).
+	Probes firebreak.ProbeService
+	// ProbeWake is called after a probe is created or changed so that the probe runner checks it at once
+	// (optional).
+	ProbeWake func()
 	// PublicURL is where users and monitoring tools reach the server, e.g. https://firebreak.example.com; it
 	// prefixes the configuration snippets of new integrations. Empty: taken from the request (Host,
 	// X-Forwarded-Proto).
@@ -58,6 +64,10 @@ type Config struct {
 	// LivePollInterval is how often a live timeline stream re-reads the timeline in case a wake-up from Live was
 	// missed (default 10 s). Wake-ups deliver new events at once; the poll is only a safety net.
 	LivePollInterval time.Duration
+	// IntakeRate and IntakeBurst override the per-integration intake rate limit (requests per second, sustained,
+	// and at once); zero: the defaults IntakeRate and IntakeBurst. Load tests raise them.
+	IntakeRate  float64
+	IntakeBurst float64
 }
 
 // Server is the HTTP handler of Firebreak.
@@ -111,17 +121,30 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Severities) == 0 {
 		cfg.Severities = firebreak.DefaultSeverityPolicies()
 	}
+	if cfg.IntakeRate <= 0 {
+		cfg.IntakeRate = IntakeRate
+	}
+	if cfg.IntakeBurst <= 0 {
+		cfg.IntakeBurst = IntakeBurst
+	}
 	m, err := newHTTPMetrics(cfg.Registry, cfg.IncidentCounts)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: m, closing: make(chan struct{})}
-	s.intakeLimit = newIntakeLimiter(IntakeRate, IntakeBurst, cfg.Now)
+	s.intakeLimit = newIntakeLimiter(cfg.IntakeRate, cfg.IntakeBurst, cfg.Now)
 	s.routesOps()
 	if cfg.Alerts != nil {
 		s.routesIntake()
 	}
+	if cfg.Probes == nil {
+		s.cfg.Probes, _ = cfg.Alerts.(firebreak.ProbeService)
+	}
 	s.routesAPI()
+	s.routesProbesAPI()
+	if cfg.Alerts != nil {
+		s.routesNoise() // maintenance windows and the noise report (api_noise.go)
+	}
 	s.routesConsole()
 	s.handler = s.withRequestContext(s.withRecover(s.withMetrics(s.withAuth(routeCapture(s.mux)))))
 	return s, nil

@@ -10,6 +10,8 @@ func addClientCommands(root *cobra.Command) {
 	// A wrong flag prints what is wrong and how to get help; main exits with status 1.
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err) })
 	root.AddCommand(newIncidentCmd(), newServiceCmd(), newAdminCmd(), newWhoamiCmd(), newBenchCmd())
+	root.AddCommand(newIntegrationCmd(), newAlertCmd(), newChangeCmd(), newRoutingCmd(), newMaintenanceCmd())
+	root.AddCommand(newProbeCmd())
 }
 
 func newWhoamiCmd() *cobra.Command {
