@@ -172,6 +172,8 @@ type AlertService interface {
 	// updates its status, last_seen_at and occurrence count; a redelivery that changes nothing writes nothing.
 	IngestAlerts(ctx context.Context, integrationID string, events []AlertEvent) ([]Alert, error)
 	ListAlerts(ctx context.Context, f AlertFilter) (*Page[Alert], error)
+	// GetAlert returns one alert by ID. Errors: ENotFound.
+	GetAlert(ctx context.Context, id string) (*Alert, error)
 	// GetRoutingPolicy returns a service's (by slug) alert routing policy: DefaultRoutingPolicy until one is
 	// set. Errors: ENotFound for an unknown service.
 	GetRoutingPolicy(ctx context.Context, serviceSlug string) (*RoutingPolicy, error)

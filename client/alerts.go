@@ -62,6 +62,15 @@ func (c *Client) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fire
 	return &p, nil
 }
 
+// GetAlert reads one alert.
+func (c *Client) GetAlert(ctx context.Context, id string) (*firebreak.Alert, error) {
+	var a firebreak.Alert
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/alerts/" + esc(id)}, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
 // GetRoutingPolicy reads a service's (slug or UUID) alert routing policy: the default until one is set.
 func (c *Client) GetRoutingPolicy(ctx context.Context, service string) (*firebreak.RoutingPolicy, error) {
 	var p firebreak.RoutingPolicy

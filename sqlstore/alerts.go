@@ -968,6 +968,30 @@ func (t *txn) insertAlerts(integrationID string, keys []string, states map[strin
 // --- list ------------------------------------------------------------------------------------------------------
 
 // ListAlerts lists alerts, most recently seen first.
+// GetAlert returns one alert by ID.
+func (s *Store) GetAlert(ctx context.Context, id string) (*firebreak.Alert, error) {
+	id = strings.TrimSpace(id)
+	var g firebreak.Integration
+	var kind string
+	st := &alertState{}
+	var d alertStateDest
+	err := s.read(ctx).row(`SELECT `+alertStateCols+`, g.id, g.kind, sv.slug
+		FROM alerts a JOIN integrations g ON g.id = a.integration_id JOIN services sv ON sv.id = g.service_id
+		WHERE a.id = ?`, id).Scan(append(d.targets(st), &g.ID, &kind, &g.Service)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("alert %s not found", id)
+	}
+	if err != nil {
+		return nil, wrap(err, "get alert")
+	}
+	if err := d.done(st); err != nil {
+		return nil, wrap(err, "get alert")
+	}
+	g.Kind = firebreak.IntegrationKind(kind)
+	a := st.alert(&g, d.key)
+	return &a, nil
+}
+
 func (s *Store) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*firebreak.Page[firebreak.Alert], error) {
 	limit, err := pageLimit(f.Limit)
 	if err != nil {

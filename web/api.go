@@ -62,6 +62,7 @@ func (s *Server) routesAPI() {
 		s.api("POST /integrations", admin, s.createIntegration)
 		s.api("GET /integrations", viewer, s.listIntegrations)
 		s.api("GET /alerts", viewer, s.listAlerts)
+		s.api("GET /alerts/{id}", viewer, s.getAlert)
 		s.api("GET /services/{id}/routing", viewer, s.getRoutingPolicy)
 		s.api("PUT /services/{id}/routing", admin, s.setRoutingPolicy)
 		// Change events (when the AlertService is also a ChangeService; handlers in intake_change.go).

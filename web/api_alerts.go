@@ -144,6 +144,15 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apiPageOf(p))
 }
 
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) {
+	a, err := s.cfg.Alerts.GetAlert(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
 // routingService resolves the {id} path value (a service slug or UUID) to the service's slug.
 func (s *Server) routingService(r *http.Request) (string, error) {
 	svc, err := s.cfg.Catalog.GetService(r.Context(), r.PathValue("id"))

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"github.com/google/uuid"
 	"net/http"
 	"reflect"
 	"strings"
@@ -117,6 +118,18 @@ func TestListAlertsAPI(t *testing.T) {
 		if len(seen) != 5 {
 			t.Fatalf("pages held %d alerts, want 5", len(seen))
 		}
+		// One alert by id, as the list shows it.
+		listed := e.alerts(firebreak.AlertFilter{Service: "api"})[0]
+		got, err := e.viewer.GetAlert(context.Background(), listed.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != listed.ID || got.DedupKey != listed.DedupKey || got.Status != listed.Status ||
+			got.Summary != listed.Summary || got.Service != "api" {
+			t.Fatalf("GET alert = %+v, listed %+v", got, listed)
+		}
+		e.asViewer("GET", "/api/v1/alerts/"+uuid.NewString(), "").problem(t, http.StatusNotFound)
+		e.do("GET", "/api/v1/alerts/"+listed.ID, "", "").problem(t, http.StatusUnauthorized)
 		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?status=burning", "").problem(t, 422), "status")
 		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?colour=red", "").problem(t, 422), "colour")
 		e.do("GET", "/api/v1/alerts", "", "").problem(t, http.StatusUnauthorized)

@@ -195,36 +195,12 @@ type alertDetailPage struct {
 	Events   []firebreak.TimelineEvent // the incident's timeline entries about this alert
 }
 
-// alertScanPages bounds how many pages of alerts findAlert reads (the API has no "get one alert").
-const alertScanPages = 20
-
-// findAlert looks an alert up by ID among the most recently seen ones.
-func (c *console) findAlert(ctx context.Context, id string) (*firebreak.Alert, error) {
-	f := firebreak.AlertFilter{Limit: firebreak.MaxLimit}
-	for range alertScanPages {
-		p, err := c.s.cfg.Alerts.ListAlerts(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for i := range p.Items {
-			if p.Items[i].ID == id {
-				return &p.Items[i], nil
-			}
-		}
-		if p.NextCursor == "" {
-			break
-		}
-		f.Cursor = p.NextCursor
-	}
-	return nil, firebreak.Errorf(firebreak.ENotFound, "Alert %s does not exist (or is too old to be shown here).", id)
-}
-
 func (c *console) alertPage(w http.ResponseWriter, r *http.Request, v viewer) {
 	if c.alertsOff(w, r, v) {
 		return
 	}
 	ctx := r.Context()
-	a, err := c.findAlert(ctx, r.PathValue("id"))
+	a, err := c.s.cfg.Alerts.GetAlert(ctx, r.PathValue("id"))
 	if err != nil {
 		c.errorPage(w, r, v, err)
 		return

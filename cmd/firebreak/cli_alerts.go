@@ -140,7 +140,7 @@ func newAlertCmd() *cobra.Command {
 	cmd := groupCmd("alert", "List the alerts monitoring tools sent, and their noise")
 	cmd.Aliases = []string{"alerts"}
 	f.bind(cmd)
-	cmd.AddCommand(newAlertListCmd(f), newAlertNoiseCmd(f))
+	cmd.AddCommand(newAlertListCmd(f), newAlertShowCmd(f), newAlertNoiseCmd(f))
 	return cmd
 }
 
@@ -237,6 +237,66 @@ func newAlertListCmd(f *apiFlags) *cobra.Command {
 		firebreak.DefaultLimit, firebreak.MaxLimit))
 	fl.BoolVar(&all, "all", false, "follow every page")
 	return cmd
+}
+
+func newAlertShowCmd(f *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show one alert: labels, annotations, details, links and its incident",
+		Example: `  firebreak alert show 0b6f3d0e-8c1e-4c55-9d0c-2f5b1f0b9a11 --json`,
+		Args:    exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := f.client()
+			a, err := c.GetAlert(cmd.Context(), args[0])
+			if err != nil {
+				return apiError(err)
+			}
+			out := cmd.OutOrStdout()
+			if f.json {
+				return printJSON(out, a)
+			}
+			refs := &incidentRefs{c: c, refs: map[string]string{}}
+			fmt.Fprintf(out, "%s  [%s, %s]\n", a.Summary, a.Status, a.Severity)
+			fmt.Fprintf(out, "Service:     %s (source %s, dedup key %s)\n", a.Service, a.Source, a.DedupKey)
+			fmt.Fprintf(out, "Seen:        %d times, first %s, last %s\n", a.Occurrences, fmtTime(a.FirstSeenAt),
+				fmtTime(a.LastSeenAt))
+			if a.ResolvedAt != nil {
+				fmt.Fprintf(out, "Resolved:    %s\n", fmtTime(*a.ResolvedAt))
+			}
+			if ref := refs.ref(cmd.Context(), a.IncidentID); ref != "" {
+				fmt.Fprintf(out, "Incident:    %s\n", ref)
+			}
+			if a.Flapping {
+				fmt.Fprintln(out, "Flapping:    yes (it does not page)")
+			}
+			if a.Suppressed != "" {
+				fmt.Fprintf(out, "Suppressed:  %s\n", a.Suppressed)
+			}
+			printMap := func(title string, m map[string]string) {
+				if len(m) == 0 {
+					return
+				}
+				fmt.Fprintln(out, title+":")
+				keys := make([]string, 0, len(m))
+				for k := range m {
+					keys = append(keys, k)
+				}
+				slices.Sort(keys)
+				for _, k := range keys {
+					fmt.Fprintf(out, "  %s=%s\n", k, m[k])
+				}
+			}
+			printMap("Labels", a.Labels)
+			printMap("Annotations", a.Annotations)
+			for _, l := range a.Links {
+				fmt.Fprintf(out, "Link:        %s %s\n", l.Href, l.Text)
+			}
+			if a.Details != "" {
+				fmt.Fprintf(out, "Details:     %s\n", a.Details)
+			}
+			return nil
+		},
+	}
 }
 
 func newChangeCmd() *cobra.Command {

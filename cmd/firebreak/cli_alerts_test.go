@@ -110,6 +110,17 @@ func TestAlertAndChangeCommands(t *testing.T) {
 	if len(page.Items) != 1 || page.NextCursor == "" {
 		t.Fatalf("--limit 1: %d items, cursor %q", len(page.Items), page.NextCursor)
 	}
+	// One alert in full, as a person reads it and as JSON.
+	shown := page.Items[0]
+	contains(t, s.ok(t, "alert", "show", shown.ID), shown.Summary, "Labels:", "cluster=prod-eu-1", "INC-1")
+	var one firebreak.Alert
+	s.jsonOut(t, &one, "alert", "show", shown.ID)
+	if one.ID != shown.ID || one.DedupKey != shown.DedupKey {
+		t.Fatalf("alert show --json = %+v, want %s", one, shown.ID)
+	}
+	if _, err := s.cli(t, "alert", "show", "00000000-0000-0000-0000-000000000000"); err == nil {
+		t.Fatal("alert show of an unknown id succeeded")
+	}
 	contains(t, s.ok(t, "alert", "list", "--status", "resolved"), "No alerts.")
 	contains(t, s.ok(t, "alert", "list", "--service", "db"), "No alerts.")
 	if _, err := s.cli(t, "alert", "list", "--status", "open"); err == nil || !strings.Contains(err.Error(), "--status") {
