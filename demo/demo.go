@@ -25,6 +25,9 @@ type Target struct {
 	Incidents firebreak.IncidentService
 	Catalog   firebreak.CatalogService
 	Users     firebreak.UserService
+	// Alerts and Changes, when set, also load integrations, alerts (one storm opens an incident) and a deploy.
+	Alerts  firebreak.AlertService
+	Changes firebreak.ChangeService
 	// Pin, when set, pins the store's clock to a time before each operation so that what the store stamps
 	// itself (recorded_at, milestones set by status changes, created_at) carries the historical time. Unpin
 	// returns the clock to real time. Without them only declarations and notes are backdated.
@@ -122,6 +125,7 @@ func Load(ctx context.Context, t Target) error {
 	l.poolExhaustion()
 	l.catalogLatency()
 	l.recurringPaymentAgain()
+	l.detection()
 	l.emailsDelayed()
 	if l.err != nil {
 		return fmt.Errorf("demo: %w", l.err)

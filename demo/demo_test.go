@@ -337,3 +337,61 @@ func TestLoadAtAnyTime(t *testing.T) {
 		})
 	}
 }
+
+// With an AlertService the demo also has integrations, alerts and a deploy: the latency storm opened one SEV2
+// incident with its three alerts attached, the deploy shows as a change before it, and warnings were only recorded.
+func TestLoadDetection(t *testing.T) {
+	ctx := context.Background()
+	s, clock := openStore(t, "sqlite")
+	now := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+	tg := target(s, clock, now)
+	tg.Alerts, tg.Changes = s, s
+	if err := demo.Load(ctx, tg); err != nil {
+		t.Fatal(err)
+	}
+	var opened *firebreak.Incident
+	incs := allIncidents(t, s)
+	for i := range incs {
+		if incs[i].Title == demo.DetectionTitle {
+			opened = &incs[i]
+		}
+	}
+	if opened == nil {
+		t.Fatalf("no incident %q among %d", demo.DetectionTitle, len(incs))
+	}
+	if opened.Severity != firebreak.SEV2 || !opened.Status.Open() {
+		t.Fatalf("alert incident is %s %s, want an open SEV2", opened.Severity, opened.Status)
+	}
+	for i := 1; i < len(incs); i++ { // newest first: numbers still grow with declaration time
+		if incs[i].Milestones.DeclaredAt.After(*incs[i-1].Milestones.DeclaredAt) {
+			t.Fatalf("%s declared after %s", incs[i].Reference, incs[i-1].Reference)
+		}
+	}
+	attached, err := s.ListAlerts(ctx, firebreak.AlertFilter{Incident: opened.Reference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := 0
+	for _, a := range attached.Items {
+		if a.Status == firebreak.AlertResolved {
+			resolved++
+		}
+	}
+	if len(attached.Items) != 3 || resolved != 1 {
+		t.Fatalf("%d alerts attached (%d resolved), want 3 with 1 resolved", len(attached.Items), resolved)
+	}
+	all, err := s.ListAlerts(ctx, firebreak.AlertFilter{Limit: firebreak.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 5 {
+		t.Fatalf("%d alerts, want 5", len(all.Items))
+	}
+	changes, err := s.ChangesBefore(ctx, opened.Reference, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || !strings.Contains(changes[0].Summary, "orders v3.18.0") {
+		t.Fatalf("changes before the alert incident: %+v", changes)
+	}
+}
