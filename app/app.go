@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/probe"
 	"github.com/firebreak/firebreak/sqlstore"
 	"github.com/firebreak/firebreak/web"
 )
@@ -36,6 +37,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Severities      []firebreak.SeverityPolicy
 	LogLevel        slog.Level
+	// IntakeRate and IntakeBurst override the per-integration alert intake rate limit (zero: web.IntakeRate
+	// and web.IntakeBurst); the load command's --local server raises them.
+	IntakeRate  float64
+	IntakeBurst float64
+	// Probes are health probes from the configuration file, applied (created or replaced, matched by service
+	// and name) when the app opens.
+	Probes []firebreak.ProbeInput
 }
 
 // Defaults returns the built-in defaults overlaid with FIREBREAK_* environment variables.
@@ -120,6 +128,7 @@ type App struct {
 	srv       *http.Server
 	listener  net.Listener
 	stopMaint context.CancelFunc
+	probes    *probe.Runner // nil when the store keeps no probes
 	wg        sync.WaitGroup
 	serveErr  chan error
 }
@@ -162,12 +171,19 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("creating the admin token: %w", err)
 		}
 	}
+	probeWake, err := a.openProbes(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.Web, err = web.New(web.Config{
 		Incidents: st, Catalog: st, Users: st, Sessions: st, Live: st,
 		Alerts: st, PublicURL: cfg.PublicURL,
 		Ready: st.Ping, IncidentCounts: st.IncidentCounts,
 		Severities: cfg.Severities, Now: a.Clock.Now, Logger: logger, Registry: a.Registry,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		IntakeRate:    cfg.IntakeRate, IntakeBurst: cfg.IntakeBurst,
+		ProbeWake: probeWake,
 	})
 	if err != nil {
 		st.Close()
@@ -195,6 +211,8 @@ func (a *App) Start() error {
 	a.stopMaint = stop
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.maintain(maintCtx) }()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.runProbes(maintCtx) }()
 	a.serveErr = make(chan error, 1)
 	a.wg.Add(1)
 	go func() {

@@ -26,6 +26,12 @@ import (
 //	    description: Complete service outage affecting all users
 //	    response_target: 5m
 //	    escalation_path: On-call engineer → Incident Commander → CTO
+//	probes:
+//	  - service: payments
+//	    name: health
+//	    url: https://payments.example.com/healthz
+//	    interval: 30s
+//	    conditions: ["[STATUS] == 200", "[RESPONSE_TIME] < 500"]
 type FileConfig struct {
 	Addr            string                     `yaml:"addr"`
 	DataDir         string                     `yaml:"data_dir"`
@@ -33,6 +39,8 @@ type FileConfig struct {
 	PublicURL       string                     `yaml:"public_url"`
 	ShutdownTimeout time.Duration              `yaml:"shutdown_timeout"`
 	Severities      []firebreak.SeverityPolicy `yaml:"severities"`
+	// Probes are health probes, created or replaced (matched by service and name) when the server starts.
+	Probes []fileProbe `yaml:"probes"`
 }
 
 // LoadFile reads a YAML configuration file into c. Values in the file override defaults; environment variables
@@ -65,6 +73,13 @@ func (c *Config) LoadFile(path string) error {
 			return fmt.Errorf("config %s: %w", path, err)
 		}
 		c.Severities = fc.Severities
+	}
+	if len(fc.Probes) > 0 {
+		probes, err := probesFromFile(fc.Probes)
+		if err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+		c.Probes = probes
 	}
 	return nil
 }

@@ -51,6 +51,8 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Logf reports progress; nil is silent.
 	Logf func(format string, args ...any)
+	// Intake configures the alert intake scenarios (intake.go).
+	Intake IntakeOptions
 }
 
 // Result is what one phase measured.
@@ -75,6 +77,13 @@ type Result struct {
 	OtherCPU float64 `json:"other_cpu"`
 	// FirstError describes the first error, if any.
 	FirstError string `json:"first_error,omitempty"`
+	// Alerts is how many alerts the successful requests of an intake phase delivered; AlertsPerSecond those per
+	// second.
+	Alerts          int     `json:"alerts,omitempty"`
+	AlertsPerSecond float64 `json:"alerts_per_second,omitempty"`
+	// RSSBytes is the resident memory alerts-rss read; Note says more about a phase.
+	RSSBytes int64  `json:"rss_bytes,omitempty"`
+	Note     string `json:"note,omitempty"`
 }
 
 // CheckLoopback refuses URLs whose host is not a loopback address.
@@ -141,8 +150,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Scenario == "" {
 		o.Scenario = ScenarioAll
 	}
-	if !slices.Contains([]string{ScenarioAppend, ScenarioRead, ScenarioAll}, o.Scenario) {
-		return nil, fmt.Errorf("bench: unknown scenario %q (append, read or all)", o.Scenario)
+	if !slices.Contains([]string{ScenarioAppend, ScenarioRead, ScenarioAll}, o.Scenario) && !isIntakeScenario(o.Scenario) {
+		return nil, fmt.Errorf("bench: unknown scenario %q (append, read, all, %s or %s)", o.Scenario,
+			strings.Join(intakeScenarios, ", "), ScenarioIntake)
 	}
 	// One transport for every client, keeping a connection per client alive.
 	tr := &http.Transport{
@@ -185,6 +195,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			results = append(results, r.phase(ctx, fmt.Sprintf("read timeline (%d events)", o.ReadEvents),
 				fmt.Sprintf("GET /api/v1/incidents/{id}/timeline?limit=%d", o.ReadEvents), http.StatusOK,
 				r.getReq(fmt.Sprintf("/incidents/%s/timeline?limit=%d", id, o.ReadEvents))))
+		}
+	}
+	if ctx.Err() == nil && isIntakeScenario(o.Scenario) {
+		res, err := r.runIntake(ctx, api)
+		results = append(results, res...)
+		if err != nil {
+			return results, err
 		}
 	}
 	return results, ctx.Err()
@@ -419,6 +436,14 @@ func Print(w io.Writer, results []Result) {
 			r.Errors, r.PerSecond, r.P50, r.P90, r.P99, r.Max, pct(r.CPU), pct(r.OtherCPU))
 	}
 	fmt.Fprintln(w, "(cpu: this process's share of all CPUs; others: what other processes used meanwhile)")
+	for _, r := range results {
+		if r.Alerts > 0 {
+			fmt.Fprintf(w, "%s: %.0f alerts/s (%d alerts)\n", r.Name, r.AlertsPerSecond, r.Alerts)
+		}
+		if r.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Name, r.Note)
+		}
+	}
 	for _, r := range results {
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "first error in %q: %s\n", r.Name, r.FirstError)

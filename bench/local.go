@@ -31,7 +31,8 @@ type Local struct {
 // DATABASE) and dropped by Stop.
 func StartLocal(ctx context.Context, kind, adminURL string, logger *slog.Logger) (*Local, error) {
 	l := &Local{Token: "bench-" + randomHex(16)}
-	cfg := app.Config{Addr: "127.0.0.1:0", AdminToken: l.Token}
+	// The intake rate limit (per integration) is lifted: the bench measures the server, not the limiter.
+	cfg := app.Config{Addr: "127.0.0.1:0", AdminToken: l.Token, IntakeRate: 1e9, IntakeBurst: 1e9}
 	switch kind {
 	case "sqlite":
 		dir, err := os.MkdirTemp("", "firebreak-bench-")

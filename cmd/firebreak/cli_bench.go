@@ -23,7 +23,7 @@ func newBenchCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Load-test a Firebreak server on this machine: durable appends and incident reads",
+		Short: "Load-test a Firebreak server on this machine: durable appends, incident reads and alert intake",
 		Long: `Load-test a Firebreak server on this machine (loopback addresses only). Scenarios:
 
   append  concurrent clients POST notes to incident timelines, spread over --incidents incidents, then all on
@@ -31,6 +31,20 @@ func newBenchCmd() *cobra.Command {
   read    GET /api/v1/incidents/{id} and GET /api/v1/incidents/{id}/timeline?limit=200 of an incident with 200
           timeline events
   all     both (default)
+
+Alert intake scenarios (the bench creates its services and integrations through the API; --local lifts the
+per-integration intake rate limit; against a server started otherwise, spread the load with --integrations):
+
+  pagerduty          POST /v2/enqueue, one trigger event per request, a new dedup key each
+  alertmanager       POST /api/v1/intake/alertmanager/{key}, --alerts-per-request new alerts per request
+  redeliver          the same Alertmanager groups again, unchanged (a redelivery writes nothing)
+  alert-to-incident  one critical alert of a new group per request: latency until the answer, which comes once
+                     the alert and its incident are committed; each is then checked through GET /api/v1/alerts
+  alerts-rss         stores --rss-alerts firing alerts, then reports the resident memory (with --local: of
+                     this process, which holds the server and the load generator, after a GC)
+  intake             all five
+
+Every 2xx answer of the intake means the delivery is durable (committed).
 
 Each phase runs --warmup unmeasured, then --duration (or --max-requests), and prints throughput and
 p50/p90/p99/max latency. The bench declares its own incidents (titled "Bench …") on the server.
@@ -40,7 +54,9 @@ directory, or a new PostgreSQL database created through --database-url and dropp
 benchmark is one command. Note that the load generator then shares the CPUs with the server.`,
 		Example: `  firebreak bench --local sqlite --clients 64 --duration 10s
   firebreak bench --local postgres --database-url 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
-  firebreak bench --url http://127.0.0.1:8080 --token "$FIREBREAK_TOKEN" --scenario read`,
+  firebreak bench --url http://127.0.0.1:8080 --token "$FIREBREAK_TOKEN" --scenario read
+  firebreak bench --local sqlite --scenario intake
+  firebreak bench --local sqlite --scenario alerts-rss --rss-alerts 100000`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -67,6 +83,7 @@ benchmark is one command. Note that the load generator then shares the CPUs with
 					}
 				}()
 				o.BaseURL, o.Token = l.URL, l.Token
+				o.Intake.RSS = bench.SelfRSS
 				target = "in-process server at " + l.URL + ", " + l.Database
 			} else if databaseURL != "" {
 				return usageError(cmd, fmt.Errorf("--database-url is for --local postgres"))
@@ -120,9 +137,15 @@ benchmark is one command. Note that the load generator then shares the CPUs with
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "measured time of each phase")
 	fl.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured warm-up before each phase")
 	fl.IntVar(&o.MaxRequests, "max-requests", 1_000_000, "at most this many requests per phase")
-	fl.StringVar(&o.Scenario, "scenario", bench.ScenarioAll, "append, read or all")
+	fl.StringVar(&o.Scenario, "scenario", bench.ScenarioAll, "append, read, all, pagerduty, alertmanager, redeliver, alert-to-incident, alerts-rss or intake")
+	fl.IntVar(&o.Intake.AlertsPerRequest, "alerts-per-request", 100, "alerts in each Alertmanager delivery")
+	fl.IntVar(&o.Intake.Integrations, "integrations", 8, "integrations of each kind the intake load is spread over")
+	fl.StringVar(&o.Intake.Severity, "alert-severity", "critical", "severity of the intake scenarios' alerts (critical and error open incidents by default routing; warning and info are only recorded)")
+	fl.IntVar(&o.Intake.RedeliverGroups, "redeliver-groups", 256, "Alertmanager groups the redeliver scenario stores and sends again")
+	fl.IntVar(&o.Intake.RSSAlerts, "rss-alerts", 100_000, "firing alerts alerts-rss stores before reading the memory")
 	fl.IntVar(&o.Incidents, "incidents", 8, "incidents the spread appends go to")
 	fl.IntVar(&o.ReadEvents, "read-events", 200, "timeline events of the incident the read scenario reads")
+	fl.DurationVar(&o.RequestTimeout, "request-timeout", 30*time.Second, "give up on a request after this long (an error)")
 	fl.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with --local: server and load) to this file")
 	fl.BoolVar(&quiet, "quiet", false, "no progress messages")
 	return cmd

@@ -579,9 +579,11 @@ func TestServeDemo(t *testing.T) {
 		s := &testServer{url: url, token: testAdminToken}
 		var page firebreak.Page[firebreak.Incident]
 		s.jsonOut(t, &page, "incident", "list", "--all")
-		if len(page.Items) != 10 {
-			t.Errorf("serve --demo: %d incidents, want the demo's 10", len(page.Items))
+		if len(page.Items) != 11 { // the 10 scripted incidents and the one the demo's alert storm opened
+			t.Errorf("serve --demo: %d incidents, want the demo's 11", len(page.Items))
 		}
+		alerts := s.ok(t, "alert", "list", "--service", "orders")
+		contains(t, alerts, "p99 checkout latency above 2s on orders-1", "alertmanager")
 		out2 := s.ok(t, "incident", "show", "INC-4")
 		contains(t, out2, "Cascading service failures during peak traffic", "Incident Commander:   alice", "Action items (10)")
 		users := s.ok(t, "admin", "user", "list")
