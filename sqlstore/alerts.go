@@ -365,19 +365,92 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 	if err != nil {
 		return nil, err
 	}
-	var out []firebreak.Alert
-	err = s.write(ctx, func(t *txn) error {
-		g, err := t.integrationByID(integrationID)
+	g, err := s.integrationByID(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	// A redelivery that changes nothing is answered from the read pool, never queuing behind the writer: what a
+	// reader sees is committed, and on SQLite (synchronous=FULL) already fsynced.
+	if res, err := s.unchangedDelivery(ctx, g, events, payloads); err != nil || res != nil {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out, err = t.ingestAlerts(g, events, payloads, s.clock())
+		return res.alerts(), nil
+	}
+	var res *ingestResult
+	err = s.write(ctx, func(t *txn) error {
+		var err error
+		res, err = t.ingestAlerts(g, events, payloads, s.clock())
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return res.alerts(), nil // built outside the writer
+}
+
+// integrationByID returns an integration by ID from the read pool, remembered for TokenCacheTTL (integrations are
+// never deleted; a renamed service shows its new slug once the entry expires).
+func (s *Store) integrationByID(ctx context.Context, id string) (*firebreak.Integration, error) {
+	now := s.clock()
+	if g, ok := s.integrations.get("id:"+id, now); ok {
+		return &g, nil
+	}
+	g, err := (&txn{q: s.read(ctx)}).integrationByID(id)
+	if err != nil {
+		return nil, err
+	}
+	s.integrations.put("id:"+id, *g, now)
+	return g, nil
+}
+
+// unchangedDelivery answers a delivery from the read pool when every event is about a known alert and changes
+// nothing (nil, nil otherwise). It is conservative: an alert that is flapping or suppressed goes through the writer,
+// where settling and re-routing are decided.
+func (s *Store) unchangedDelivery(ctx context.Context, g *firebreak.Integration, events []firebreak.AlertEvent,
+	payloads []alertPayload) (*ingestResult, error) {
+	keys := make([]string, 0, len(events))
+	seen := make(map[string]bool, len(events))
+	for i := range events {
+		if k := events[i].DedupKey; !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	known, err := (&txn{q: s.read(ctx)}).lookupAlerts(g.ID, keys, false)
+	if err != nil || len(known) != len(keys) {
+		return nil, err
+	}
+	now := s.clock()
+	res := &ingestResult{g: g, keys: make([]string, len(events)), states: make([]alertState, len(events))}
+	for i := range events {
+		st := known[events[i].DedupKey]
+		if st.flap.Since != nil || st.suppressed != "" {
+			return nil, nil
+		}
+		noFlapPolicy := func() firebreak.FlappingPolicy { return firebreak.DefaultFlappingPolicy() }
+		if applyEvent(st, &events[i], payloads[i], now, noFlapPolicy) != st {
+			return nil, nil
+		}
+		res.keys[i], res.states[i] = events[i].DedupKey, *st
+	}
+	return res, nil
+}
+
+// ingestResult is each event's alert as it stood after the event, turned into firebreak.Alert values (which decodes
+// their JSON) only when asked, outside the writer.
+type ingestResult struct {
+	g      *firebreak.Integration
+	keys   []string
+	states []alertState
+}
+
+func (r *ingestResult) alerts() []firebreak.Alert {
+	out := make([]firebreak.Alert, len(r.states))
+	for i := range r.states {
+		out[i] = r.states[i].alert(r.g, r.keys[i])
+	}
+	return out
 }
 
 // ingestAlerts applies one delivery of validated events (payloads from validateEvents) to the integration's
@@ -389,7 +462,7 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 // trigger arrives once nothing suppresses it any more. An acknowledge event for an alert attached to an incident
 // acknowledges the incident (milestone acknowledged_at) if nobody has yet.
 func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEvent, payloads []alertPayload,
-	now time.Time) ([]firebreak.Alert, error) {
+	now time.Time) (*ingestResult, error) {
 	// Group the events by dedup key, keeping their order (keys in first-seen order, events in input order).
 	byKey := map[string][]int{}
 	var keys []string
@@ -401,7 +474,7 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 		byKey[k] = append(byKey[k], i)
 	}
 	ic := &ingestCtx{t: t, g: g, now: now}
-	out := make([]firebreak.Alert, len(events))
+	res := &ingestResult{g: g, keys: make([]string, len(events)), states: make([]alertState, len(events))}
 	// compute runs every event of keys on the known states and sorts the keys by what must be written.
 	states := make(map[string]*alertState, len(keys))
 	prev := make(map[string]*alertState, len(keys)) // each key's state before the delivery
@@ -412,7 +485,7 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 			triggered := false
 			for _, i := range byKey[k] {
 				st = applyEvent(st, &events[i], payloads[i], now, ic.flapping)
-				out[i] = st.alert(g, k)
+				res.keys[i], res.states[i] = k, *st
 				triggered = triggered || events[i].Action == "trigger"
 			}
 			if ic.err != nil {
@@ -500,14 +573,14 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 	}
 	for _, k := range fired {
 		for _, i := range byKey[k] {
-			out[i].IncidentID = states[k].incidentID
+			res.states[i].incidentID = states[k].incidentID
 		}
 	}
 	for _, k := range changed { // the last event of a key answers the alert as stored
 		idx := byKey[k]
-		out[idx[len(idx)-1]] = states[k].alert(g, k)
+		res.states[idx[len(idx)-1]] = *states[k]
 	}
-	return out, nil
+	return res, nil
 }
 
 // ingestCtx is what one delivery loads at most once, when it needs it: the service, its routing policy and its

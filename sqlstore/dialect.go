@@ -133,6 +133,9 @@ func sqliteDSN(path string, readOnly bool) (string, error) {
 		// is on disk (WAL fsynced) before it returns, so it survives power loss, not just a crash.
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
+		// Statement journals (each group-commit savepoint) and temporary tables stay in memory: durability comes
+		// from the fsynced WAL, and a temporary file per savepoint cost a fifth of the writer's time.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + escaped + "?" + q.Encode(), nil

@@ -272,7 +272,8 @@ func TestWriterBatches(t *testing.T) {
 // TestSQLiteDurabilitySettings checks the pragmas a durable write depends on.
 func TestSQLiteDurabilitySettings(t *testing.T) {
 	s := sqltest.Open(t, "sqlite")
-	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1",
+		"temp_store": "2"} {
 		got, err := sqlstore.WriterPragma(context.Background(), s, name)
 		if err != nil || got != want {
 			t.Errorf("PRAGMA %s = %q (%v), want %q", name, got, err, want)

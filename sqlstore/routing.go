@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,7 @@ func (s *Store) GetRoutingPolicy(ctx context.Context, serviceSlug string) (*fire
 	if err != nil {
 		return nil, err
 	}
+	p = p.Clone() // the cached policy is shared
 	return &p, nil
 }
 
@@ -60,6 +62,7 @@ func (s *Store) SetRoutingPolicy(ctx context.Context, serviceSlug string, p fire
 		_, err = t.exec(`INSERT INTO routing_policies (service_id, policy, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (service_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
 			id, string(b), s.d.ts(s.clock()))
+		t.afterCommit(func() { s.policies.forget(id) })
 		return wrap(err, "set routing policy")
 	})
 	if err != nil {
@@ -68,8 +71,52 @@ func (s *Store) SetRoutingPolicy(ctx context.Context, serviceSlug string, p fire
 	return &p, nil
 }
 
+// policyCache remembers routing policies by service ID on SQLite, where this process is the only writer:
+// SetRoutingPolicy forgets an entry after its commit. (On PostgreSQL another replica may change a policy, so
+// nothing is cached.) Cached policies are shared: callers must not modify them.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]firebreak.RoutingPolicy
+}
+
+func (c *policyCache) get(serviceID string) (firebreak.RoutingPolicy, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[serviceID]
+	return p, ok
+}
+
+func (c *policyCache) put(serviceID string, p firebreak.RoutingPolicy) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = map[string]firebreak.RoutingPolicy{}
+	}
+	c.m[serviceID] = p
+}
+
+func (c *policyCache) forget(serviceID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, serviceID)
+}
+
 // routingPolicy reads a service's policy by service ID (the default if none was set).
 func (x q) routingPolicy(serviceID string) (firebreak.RoutingPolicy, error) {
+	cache := x.s.d.name != dialectPostgres
+	if cache {
+		if p, ok := x.s.policies.get(serviceID); ok {
+			return p, nil
+		}
+	}
+	p, err := x.loadRoutingPolicy(serviceID)
+	if err == nil && cache {
+		x.s.policies.put(serviceID, p)
+	}
+	return p, err
+}
+
+func (x q) loadRoutingPolicy(serviceID string) (firebreak.RoutingPolicy, error) {
 	var raw string
 	err := x.row(`SELECT policy FROM routing_policies WHERE service_id = ?`, serviceID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -73,6 +73,10 @@ type Store struct {
 	integrations integrationCache
 	// incidents caches incident reads on SQLite only (see incidentcache.go).
 	incidents incidentCache
+	// outbox holds the notification settings (outbox.go).
+	outbox outboxSettings
+	// policies caches routing policies by service ID on SQLite only (routing.go).
+	policies policyCache
 
 	stopListen  context.CancelFunc
 	listenDone  chan struct{}
