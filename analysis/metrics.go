@@ -1,7 +1,7 @@
-// Package analysis derives incident metrics from milestones: per-incident durations (time to detect, acknowledge,
-// mitigate, resolve), their distributions per service, team, severity and period, and failure-interval metrics
-// (MTBF, MTTF, availability) per service and team. Pure functions on the standard library and the domain types;
-// the exact definitions are in docs/METRICS.md, which this code must match.
+// Metrics: per-incident durations (time to detect, acknowledge, mitigate, resolve), their distributions per
+// service, team, severity and period, and failure-interval metrics (MTBF, MTTF, availability) per service and team.
+// The exact definitions are in docs/METRICS.md, which this code must match.
+
 package analysis
 
 import (

@@ -1,0 +1,316 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	firebreak "github.com/firebreak/firebreak"
+)
+
+// Knowledge-base search (migration 00008_search.sql). search_docs holds one row per searchable piece of a
+// document, maintained by triggers in the writing transaction; SQLite indexes it with FTS5 (search_fts), PostgreSQL
+// with a GIN expression index (pgSearchVector). A search ranks the matching rows, keeps the best row per
+// document, pages the documents by rank, and only then computes the snippets of the page's rows (snippets are
+// the expensive part on both databases).
+
+var _ firebreak.SearchService = (*Store)(nil)
+
+// pgSearchVector must stay identical to the expression of the search_docs_tsv index.
+const pgSearchVector = `(setweight(to_tsvector('english'::regconfig, d.title), 'A') || ` +
+	`setweight(to_tsvector('english'::regconfig, d.body), 'B') || ` +
+	`setweight(to_tsvector('english'::regconfig, d.context), 'D'))`
+
+// pgHeadlineOptions: the markers are the domain's highlight markers.
+const pgHeadlineOptions = "StartSel=" + firebreak.HighlightStart + ", StopSel=" + firebreak.HighlightEnd +
+	", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \""
+
+// pgLT stands in for '<' in the text given to ts_headline (a private-use character).
+const pgLT = "\uE000"
+
+// ftsMatch renders terms as FTS5 queries: pos matches a piece with every positive term, neg (empty when there
+// is none) a piece with any excluded term; exclusion applies to whole documents (Search). Words hold only
+// letters, digits and marks (ParseSearchQuery), and each is quoted, so no user input reaches FTS5's operators.
+// ok is false when nothing can match (no positive term).
+func ftsMatch(terms []firebreak.SearchTerm) (pos, neg string, ok bool) {
+	var ps, ns []string
+	for _, t := range terms {
+		s := `"` + strings.ReplaceAll(strings.Join(t.Words, " "), `"`, `""`) + `"`
+		if t.Prefix {
+			s += "*"
+		}
+		if t.Negate {
+			ns = append(ns, s)
+		} else {
+			ps = append(ps, s)
+		}
+	}
+	if len(ps) == 0 {
+		return "", "", false
+	}
+	return strings.Join(ps, " "), strings.Join(ns, " OR "), true
+}
+
+// pgTSQuery renders terms as tsquery expressions with their arguments, like ftsMatch: phraseto_tsquery for words
+// and phrases (it parses any text), to_tsquery with "word <-> word:*" for prefixes (words are letters, digits and
+// marks only, so they contain no tsquery operator).
+func pgTSQuery(terms []firebreak.SearchTerm) (pos string, posArgs []any, neg string, negArgs []any, ok bool) {
+	var ps, ns []string
+	for _, t := range terms {
+		var e string
+		var arg any
+		if t.Prefix {
+			e, arg = `to_tsquery('english'::regconfig, ?)`, strings.Join(t.Words, " <-> ")+":*"
+		} else {
+			e, arg = `phraseto_tsquery('english'::regconfig, ?)`, strings.Join(t.Words, " ")
+		}
+		if t.Negate {
+			ns, negArgs = append(ns, e), append(negArgs, arg)
+		} else {
+			ps, posArgs = append(ps, e), append(posArgs, arg)
+		}
+	}
+	if len(ps) == 0 {
+		return "", nil, "", nil, false
+	}
+	return "(" + strings.Join(ps, " && ") + ")", posArgs, "(" + strings.Join(ns, " || ") + ")", negArgs, true
+}
+
+type searchRow struct {
+	rowID      int64
+	kind, doc  string
+	incidentID string
+	score      float64
+}
+
+// Search implements firebreak.SearchService.
+func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebreak.Page[firebreak.SearchHit], error) {
+	limit, err := pageLimit(sq.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var v firebreak.Validation
+	for _, sv := range sq.Severities {
+		if !sv.Valid() {
+			v.Add("severity", "unknown severity %q", sv)
+		}
+	}
+	for _, k := range sq.Kinds {
+		if k != firebreak.SearchKindIncident && k != firebreak.SearchKindPostmortem {
+			v.Add("kind", "unknown kind %q: use incident or postmortem", k)
+		}
+	}
+	if sq.Since != nil && sq.Until != nil && !sq.Until.After(*sq.Since) {
+		v.Add("until", "must be after since")
+	}
+	offset := 0
+	if sq.Cursor != "" {
+		c, err := decodeCursor(sq.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "o|"))
+		if err != nil || !strings.HasPrefix(c, "o|") || n < 0 || n > 100000 {
+			return nil, badCursor()
+		}
+		offset = n
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	empty := &firebreak.Page[firebreak.SearchHit]{Items: []firebreak.SearchHit{}}
+	terms := firebreak.ParseSearchQuery(sq.Q)
+
+	var match, from, score, exclude string
+	var args, excludeArgs []any
+	if s.d.name == dialectPostgres {
+		pos, pargs, neg, nargs, ok := pgTSQuery(terms)
+		if !ok {
+			return empty, nil
+		}
+		// ts_rank's default weights: A 1.0 (title), B 0.4 (body), D 0.1 (context).
+		from = `(SELECT ` + pos + ` AS q) q, search_docs d JOIN incidents i ON i.id = d.incident_id`
+		match = pgSearchVector + ` @@ q.q`
+		score = `ts_rank(` + pgSearchVector + `, q.q)`
+		args = append(args, pargs...)
+		if len(nargs) > 0 {
+			exclude = `NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.kind = b.kind AND d.doc_id = b.doc_id AND ` +
+				pgSearchVector + ` @@ ` + neg + `)`
+			excludeArgs = nargs
+		}
+	} else {
+		pos, neg, ok := ftsMatch(terms)
+		if !ok {
+			return empty, nil
+		}
+		// bm25 is lower for better matches; weights: title 10, body 2, context 0.5.
+		from = `search_fts JOIN search_docs d ON d.id = search_fts.rowid JOIN incidents i ON i.id = d.incident_id`
+		match = `search_fts MATCH ?`
+		score = `-bm25(search_fts, 10.0, 2.0, 0.5)`
+		args = append(args, pos)
+		if neg != "" {
+			exclude = `NOT EXISTS (SELECT 1 FROM search_fts xf JOIN search_docs d ON d.id = xf.rowid
+				WHERE xf.search_fts MATCH ? AND d.kind = b.kind AND d.doc_id = b.doc_id)`
+			excludeArgs = []any{neg}
+		}
+	}
+	var where []string
+	if len(sq.Kinds) > 0 {
+		where = append(where, `d.kind IN (`+placeholders(len(sq.Kinds))+`)`)
+		args = append(args, anys(sq.Kinds)...)
+	}
+	if len(sq.Severities) > 0 {
+		where = append(where, `i.severity IN (`+placeholders(len(sq.Severities))+`)`)
+		args = append(args, anys(sq.Severities)...)
+	}
+	if len(sq.Services) > 0 {
+		where = append(where, `EXISTS (SELECT 1 FROM incident_services x WHERE x.incident_id = i.id AND
+			x.service_slug IN (`+placeholders(len(sq.Services))+`))`)
+		args = append(args, anys(sq.Services)...)
+	}
+	if sq.Since != nil {
+		where = append(where, `i.declared_at >= ?`)
+		args = append(args, s.d.ts(*truncTime(sq.Since)))
+	}
+	if sq.Until != nil {
+		where = append(where, `i.declared_at < ?`)
+		args = append(args, s.d.ts(*truncTime(sq.Until)))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " AND " + strings.Join(where, " AND ")
+	}
+	// Excluded words exclude whole documents: checked once per document, after the best piece is chosen.
+	bcond := ""
+	if exclude != "" {
+		bcond = " AND " + exclude
+		args = append(args, excludeArgs...)
+	}
+	args = append(args, limit+1, offset)
+	rows, err := s.read(ctx).query(`SELECT id, kind, doc_id, incident_id, score FROM (
+		SELECT id, kind, doc_id, incident_id, score,
+			ROW_NUMBER() OVER (PARTITION BY kind, doc_id ORDER BY score DESC, id) AS rn
+		FROM (SELECT d.id, d.kind, d.doc_id, d.incident_id, `+score+` AS score
+			FROM `+from+` WHERE `+match+cond+`) m) b
+		WHERE rn = 1`+bcond+` ORDER BY score DESC, kind, doc_id LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, wrap(err, "search")
+	}
+	var found []searchRow
+	for rows.Next() {
+		var r searchRow
+		if err := rows.Scan(&r.rowID, &r.kind, &r.doc, &r.incidentID, &r.score); err != nil {
+			rows.Close()
+			return nil, wrap(err, "search")
+		}
+		found = append(found, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "search")
+	}
+	page := &firebreak.Page[firebreak.SearchHit]{Items: []firebreak.SearchHit{}}
+	if len(found) > limit {
+		found = found[:limit]
+		page.NextCursor = encodeCursor("o|" + strconv.Itoa(offset+limit))
+	}
+	if len(found) == 0 {
+		return page, nil
+	}
+	snippets, err := s.searchSnippets(ctx, terms, found)
+	if err != nil {
+		return nil, err
+	}
+	incs, err := s.searchIncidents(ctx, found)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range found {
+		inc, ok := incs[r.incidentID]
+		if !ok {
+			continue
+		}
+		h := firebreak.SearchHit{Kind: r.kind, ID: r.doc, IncidentID: r.incidentID, Ref: inc.Reference,
+			Title: inc.Title, Rank: r.score, Severity: inc.Severity, Status: inc.Status, Services: inc.Services,
+			DeclaredAt: inc.Milestones.DeclaredAt}
+		h.Snippet, h.Highlights = firebreak.SplitHighlights(snippets[r.rowID])
+		if h.Highlights == nil {
+			h.Highlights = []firebreak.Span{}
+		}
+		if h.Services == nil {
+			h.Services = []string{}
+		}
+		page.Items = append(page.Items, h)
+	}
+	return page, nil
+}
+
+// searchSnippets computes the snippet of each found row, with the highlight markers.
+func (s *Store) searchSnippets(ctx context.Context, terms []firebreak.SearchTerm, found []searchRow) (
+	map[int64]string, error) {
+	ids := make([]any, len(found))
+	for i, r := range found {
+		ids[i] = r.rowID
+	}
+	var rows *sql.Rows
+	var err error
+	if s.d.name == dialectPostgres {
+		expr, qargs, _, _, _ := pgTSQuery(terms)
+		// ts_headline drops what looks like an HTML tag: hide '<' from it, and restore it below.
+		args := append(append([]any{pgLT, pgHeadlineOptions}, qargs...), ids...)
+		rows, err = s.read(ctx).query(`SELECT d.id, ts_headline('english'::regconfig,
+				replace(CASE WHEN d.body <> '' AND to_tsvector('english'::regconfig, d.body) @@ q.q THEN d.body
+					WHEN d.title <> '' THEN d.title ELSE d.context END, '<', ?), q.q, ?)
+			FROM (SELECT `+expr+` AS q) q, search_docs d WHERE d.id IN (`+placeholders(len(ids))+`)`, args...)
+	} else {
+		m, _, _ := ftsMatch(terms)
+		args := append([]any{firebreak.HighlightStart, firebreak.HighlightEnd, m}, ids...)
+		rows, err = s.read(ctx).query(`SELECT rowid, snippet(search_fts, -1, ?, ?, '…', 24) FROM search_fts
+			WHERE search_fts MATCH ? AND rowid IN (`+placeholders(len(ids))+`)`, args...)
+	}
+	if err != nil {
+		return nil, wrap(err, "search snippets")
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var snip string
+		if err := rows.Scan(&id, &snip); err != nil {
+			return nil, wrap(err, "search snippets")
+		}
+		if s.d.name == dialectPostgres {
+			snip = strings.ReplaceAll(snip, pgLT, "<")
+		}
+		out[id] = snip
+	}
+	return out, wrap(rows.Err(), "search snippets")
+}
+
+// searchIncidents loads the incidents of the found rows (with their services).
+func (s *Store) searchIncidents(ctx context.Context, found []searchRow) (map[string]firebreak.Incident, error) {
+	seen := map[string]bool{}
+	var ids []any
+	for _, r := range found {
+		if !seen[r.incidentID] {
+			seen[r.incidentID] = true
+			ids = append(ids, r.incidentID)
+		}
+	}
+	rows, err := s.read(ctx).query(`SELECT `+incidentCols+`, s.service_slug FROM incidents i
+		LEFT JOIN incident_services s ON s.incident_id = i.id
+		WHERE i.id IN (`+placeholders(len(ids))+`) ORDER BY i.number, s.position`, ids...)
+	if err != nil {
+		return nil, wrap(err, "search")
+	}
+	items, err := scanIncidents(rows)
+	if err != nil {
+		return nil, wrap(err, "search")
+	}
+	out := make(map[string]firebreak.Incident, len(items))
+	for _, inc := range items {
+		out[inc.ID] = inc
+	}
+	return out, nil
+}
