@@ -377,6 +377,10 @@ func (s *Store) ChangeStatus(ctx context.Context, ref string, to firebreak.Statu
 		if err != nil {
 			return nil, err
 		}
+		// A resolved SEV1/SEV2 gets its post-mortem draft in the same transaction (postmortems.go).
+		if err := t.autoDraftPostmortem(inc, ev); err != nil {
+			return nil, err
+		}
 		return []firebreak.TimelineEvent{ev}, nil
 	})
 }
