@@ -406,6 +406,10 @@ func (t *txn) checkAllResolved(incidentID string, policy firebreak.RoutingPolicy
 		if err := t.updateIncident(inc); err != nil {
 			return err
 		}
+		// Resolved by policy, a SEV1/SEV2 gets its post-mortem draft as if a person had resolved it.
+		if err := t.autoDraftPostmortem(inc, ev); err != nil {
+			return err
+		}
 		events = append(events, ev)
 	}
 	return t.insertEvents(inc.ID, events)

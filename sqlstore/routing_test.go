@@ -205,3 +205,31 @@ func TestConcurrentDeliveriesOpenOneIncident(t *testing.T) {
 		}
 	})
 }
+
+// A SEV2 that a policy resolves when its alerts resolve gets its post-mortem draft, as if a person resolved it.
+func TestAutoResolvedSEV2GetsPostmortemDraft(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		ctx := context.Background()
+		service(t, s, "checkout", "payments")
+		pd := integration(t, s, "checkout", firebreak.IntegrationPagerDuty)
+		p := firebreak.DefaultRoutingPolicy()
+		p.AutoResolve = map[firebreak.Severity]bool{firebreak.SEV2: true}
+		must(s.SetRoutingPolicy(alice, "checkout", p))
+		fired := ingest(t, s, pd.ID, sevEvent("x", firebreak.AlertCritical, nil))
+		c.Advance(5 * time.Minute)
+		r := sevEvent("x", firebreak.AlertCritical, nil)
+		r.Action = "resolve"
+		ingest(t, s, pd.ID, r)
+		inc := must(s.GetIncident(ctx, fired[0].IncidentID))
+		if inc.Severity != firebreak.SEV2 || inc.Status != firebreak.StatusResolved {
+			t.Fatalf("incident %s %s, want a resolved SEV2", inc.Severity, inc.Status)
+		}
+		pm, err := s.GetPostmortem(ctx, inc.ID)
+		if err != nil {
+			t.Fatalf("no post-mortem draft after the policy resolved the SEV2: %v", err)
+		}
+		if pm.Status != firebreak.PostmortemDraft {
+			t.Fatalf("post-mortem status %s, want draft", pm.Status)
+		}
+	})
+}
