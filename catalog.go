@@ -62,6 +62,8 @@ type ServicePatch struct {
 	Description *string   `json:"description,omitempty"`
 	RunbookURL  *string   `json:"runbook_url,omitempty"`
 	DependsOn   *[]string `json:"depends_on,omitempty"`
+	// Channels replaces the service's announcement channels (ids or names); it does not change the version.
+	Channels *[]string `json:"channels,omitempty"`
 }
 
 // Apply validates the patch against s and applies it.

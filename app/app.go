@@ -30,6 +30,8 @@ type Config struct {
 	DataDir     string // FIREBREAK_DATA_DIR, default ./firebreak-data
 	DatabaseURL string // FIREBREAK_DATABASE_URL; empty: SQLite in DataDir
 	AdminToken  string // FIREBREAK_ADMIN_TOKEN: an admin API token with exactly this value exists after start
+	// Notifications configures notification delivery (SMTP, attempt timeout, update reminders).
+	Notifications NotificationConfig
 	// PublicURL is where users reach the server (for links and cookies); default http://<Addr>.
 	PublicURL string // FIREBREAK_PUBLIC_URL
 	Demo      bool   // load demo data on start (once)
@@ -213,6 +215,8 @@ func (a *App) Start() error {
 	go func() { defer a.wg.Done(); a.maintain(maintCtx) }()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.runProbes(maintCtx) }()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.runNotifications(maintCtx) }()
 	a.serveErr = make(chan error, 1)
 	a.wg.Add(1)
 	go func() {

@@ -41,6 +41,8 @@ type FileConfig struct {
 	Severities      []firebreak.SeverityPolicy `yaml:"severities"`
 	// Probes are health probes, created or replaced (matched by service and name) when the server starts.
 	Probes []fileProbe `yaml:"probes"`
+	// Notifications configures delivery: SMTP, the attempt timeout and update reminders (app/notifications.go).
+	Notifications fileNotifications `yaml:"notifications"`
 }
 
 // LoadFile reads a YAML configuration file into c. Values in the file override defaults; environment variables
@@ -80,6 +82,9 @@ func (c *Config) LoadFile(path string) error {
 			return fmt.Errorf("config %s: %w", path, err)
 		}
 		c.Probes = probes
+	}
+	if err := fc.Notifications.apply(&c.Notifications); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
 	}
 	return nil
 }

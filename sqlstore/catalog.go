@@ -202,6 +202,11 @@ func (s *Store) UpdateService(ctx context.Context, ref string, p firebreak.Servi
 		if err := p.Apply(sv, s.clock()); err != nil {
 			return err
 		}
+		if p.Channels != nil {
+			if err := t.setServiceChannels(sv.ID, *p.Channels); err != nil {
+				return err
+			}
+		}
 		depsChanged := !slices.Equal(before.DependsOn, sv.DependsOn)
 		if depsChanged {
 			if err := t.checkServices("depends_on", sv.DependsOn); err != nil {

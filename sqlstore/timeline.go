@@ -47,6 +47,9 @@ func (t *txn) insertEvents(incidentID string, events []firebreak.TimelineEvent) 
 		}
 		ev.ID = id
 	}
+	if err := t.enqueueAnnouncements(incidentID, events); err != nil {
+		return err
+	}
 	if len(events) == 0 || t.notified[incidentID] {
 		return nil
 	}

@@ -78,6 +78,14 @@ func (s *Server) routesConsole() {
 
 	c.routesProbes()
 
+	c.routesMetrics() // the metrics dashboard (console_metrics.go)
+
+	c.routesSearch() // the knowledge base search page (console_search.go)
+
+	c.routesOnCall() // who is on call (console_oncall.go)
+
+	c.routesPostmortems() // the post-mortem editor and print view (console_postmortems.go)
+
 	s.mux.HandleFunc("GET /admin", c.page(c.authed(firebreak.RoleAdmin, func(w http.ResponseWriter,
 		r *http.Request, _ viewer) {
 		seeOther(w, r, "/admin/users")

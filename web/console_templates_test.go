@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/oncall"
 )
 
 // TestConsoleTemplates parses every template and renders every page and fragment with representative data, so a
@@ -63,6 +64,7 @@ func TestConsoleTemplates(t *testing.T) {
 		"probe": probePageData{Status: &firebreak.ProbeStatus{Probe: firebreak.Probe{ID: "p1", Name: "h <down>"}},
 			View: newProbeView(firebreak.Probe{ID: "p1", Name: "h <down>"}, nil), Errors: formErrors{},
 			Results: []probeResultRow{{R: firebreak.ProbeResult{At: now}, Detail: "<down>"}}},
+		"metrics": sampleDashboardPage(now), // the metrics dashboard (console_metrics.go)
 		// Alerting pages (console_alerts.go).
 		"alerts": alertListPage{Rows: alertTestRows(now), Services: []firebreak.Service{*svc}, Statuses: alertStatuses,
 			NextURL: "/alerts?cursor=x", FirstURL: "/alerts", Filtered: true, Problem: "p <down>"},
@@ -78,11 +80,25 @@ func TestConsoleTemplates(t *testing.T) {
 		"routing": routingPage{Svc: svc, View: routingViewOf(&firebreak.RoutingPolicy{Rules: firebreak.DefaultRoutingPolicy().Rules,
 			GroupWindow: time.Hour, GroupBy: []string{"cluster"}, AutoResolve: firebreak.DefaultAutoResolve()}),
 			JSON: "{<down>}", Error: "e", Errors: []firebreak.FieldError{{Field: "rules[0].action", Message: "m"}}},
+		// The public status page (status_page.go; standalone, but its body renders in the layout too).
+		"status": statusTestView(now),
 		"maintenance": maintenancePage{States: firebreak.MaintenanceStates, Services: []firebreak.Service{*svc},
 			Windows: []firebreak.MaintenanceWindow{{ID: "w1", Title: "Upgrade <down>", Services: []string{"api"},
 				Description: "d <down>", StartsAt: earlier, EndsAt: now, State: firebreak.MaintenanceActive, Version: 2}},
 			NextURL: "/maintenance?cursor=x", In: maintenanceInput{Title: "t", Services: []string{"api"}},
 			Errors: formErrors{"services": "bad"}, Error: "e", Notice: "n"},
+		"schedules": schedulesPage{Rows: []scheduleRow{{S: firebreak.Schedule{Name: "Primary <down>", Team: "api",
+			TimeZone: "UTC"}, Now: oncall.Shift{Start: earlier, End: now, Users: []string{"<down>"}},
+			Next:     []oncall.Shift{{Start: now, End: now.Add(time.Hour), Users: []string{"bob"}}},
+			Warnings: []oncall.Warning{{Kind: oncall.WarnGap, Message: "gap <down>"}}}, {S: firebreak.Schedule{Name: "x"},
+			Error: "bad <down>"}}}, // console_oncall.go
+		// The post-mortem editor and print view (console_postmortems.go).
+		"postmortem": samplePostmortemPage(now), "postmortem_print": samplePostmortemPage(now),
+		"search": searchPage{Q: "q <down>", Service: "api", Severity: "SEV1", Services: []firebreak.Service{*svc},
+			Searched: true, NextURL: "/search?q=x&cursor=y", Problem: "p <down>", Hits: []firebreak.SearchHit{{
+				Kind: "incident", ID: "id", Ref: "INC-7", Title: "Checkout <down>", Snippet: "a <down> b",
+				Highlights: []firebreak.Span{{Start: 2, End: 8}}, Severity: firebreak.SEV1,
+				Status: firebreak.StatusMitigating, Services: []string{"api"}, DeclaredAt: &earlier}}},
 		"noise": noisePage{Days: 7, Periods: noisePeriods, Services: []firebreak.Service{*svc},
 			Refs: map[string]string{"id": "INC-7"}, Report: &firebreak.NoiseReport{Since: earlier, Until: now,
 				Totals: firebreak.NoiseTotals{Alerts: 3, AlertsWithoutIncident: 1},

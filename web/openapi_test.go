@@ -199,6 +199,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Integration": firebreak.Integration{}, "IntegrationInput": firebreak.IntegrationInput{},
 		"IntegrationCreated": web.IntegrationCreated{}, "IntegrationSnippets": web.IntegrationSnippets{},
 		"Alert": firebreak.Alert{}, "AlertLink": firebreak.AlertLink{}, "IntakeResult": web.IntakeResult{},
+		"SearchHit": firebreak.SearchHit{}, "Span": firebreak.Span{},
 		"RoutingPolicy": firebreak.RoutingPolicy{}, "RoutingRule": firebreak.RoutingRule{},
 	} {
 		s := d.Components.Schemas[name]

@@ -1,5 +1,5 @@
 // Package web serves Firebreak over HTTP: the JSON API under /api/v1, the web console, the operational endpoints
-// (/healthz, /readyz, /metrics) and, later, the public status page. It depends only on the domain interfaces.
+// (/healthz, /readyz, /metrics) and the public status page (/status). It depends only on the domain interfaces.
 package web
 
 import (
@@ -142,8 +142,20 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.routesAPI()
 	s.routesProbesAPI()
+	s.routesPostmortemsAPI() // post-mortems, when Incidents is also a PostmortemService (api_postmortems.go)
+	// Teams, on-call schedules and calendar feeds (api_oncall.go).
+	s.routesOnCallAPI()
 	if cfg.Alerts != nil {
 		s.routesNoise() // maintenance windows and the noise report (api_noise.go)
+	}
+	// The public status page and its components API (status_page.go).
+	s.routesStatus()
+	// Knowledge base search (api_search.go).
+	s.routesSearchAPI()
+	// Notification channels and the outbox's operator view (api_channels.go).
+	s.routesChannelsAPI()
+	if err := s.routesMetrics(); err != nil { // incident metrics and their gauges (api_metrics.go)
+		return nil, err
 	}
 	s.routesConsole()
 	s.handler = s.withRequestContext(s.withRecover(s.withMetrics(s.withAuth(routeCapture(s.mux)))))

@@ -12,6 +12,11 @@ func addClientCommands(root *cobra.Command) {
 	root.AddCommand(newIncidentCmd(), newServiceCmd(), newAdminCmd(), newWhoamiCmd(), newBenchCmd())
 	root.AddCommand(newIntegrationCmd(), newAlertCmd(), newChangeCmd(), newRoutingCmd(), newMaintenanceCmd())
 	root.AddCommand(newProbeCmd())
+	root.AddCommand(newTeamCmd(), newScheduleCmd()) // cli_oncall.go
+	root.AddCommand(newMetricsCmd())
+	root.AddCommand(newSearchCmd()) // cli_search.go
+	root.AddCommand(newPostmortemCmd())
+	root.AddCommand(newChannelCmd()) // cli_channel.go
 }
 
 func newWhoamiCmd() *cobra.Command {

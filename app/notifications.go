@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/engine"
+	"github.com/firebreak/firebreak/notify"
+	"github.com/firebreak/firebreak/sqlstore"
+)
+
+// NotificationConfig configures notification delivery (the outbox engine).
+type NotificationConfig struct {
+	SMTP notify.SMTPConfig
+	// AttemptTimeout bounds one delivery attempt (default 10 s).
+	AttemptTimeout time.Duration
+	// Reminders is the update reminder cadence per severity (nil: SEV1 30 min, SEV2 60 min, SEV3 none).
+	Reminders map[firebreak.Severity]time.Duration
+}
+
+// fileNotifications is the notifications: section of the config file.
+//
+//	notifications:
+//	  attempt_timeout: 10s
+//	  reminders: {SEV1: 30m, SEV2: 1h}
+//	  smtp: {host: smtp.example.com, port: 587, username: firebreak, password: …, from: "Firebreak <fb@example.com>", tls: require}
+type fileNotifications struct {
+	AttemptTimeout time.Duration                        `yaml:"attempt_timeout"`
+	Reminders      map[firebreak.Severity]time.Duration `yaml:"reminders"`
+	SMTP           struct {
+		Host     string `yaml:"host"`
+		Port     int    `yaml:"port"`
+		Username string `yaml:"username"`
+		Password string `yaml:"password"`
+		From     string `yaml:"from"`
+		TLS      string `yaml:"tls"`
+	} `yaml:"smtp"`
+}
+
+func (f fileNotifications) apply(c *NotificationConfig) error {
+	if f.AttemptTimeout > 0 {
+		c.AttemptTimeout = f.AttemptTimeout
+	}
+	if f.Reminders != nil {
+		for sev := range f.Reminders {
+			if !sev.Valid() {
+				return fmt.Errorf("notifications.reminders: unknown severity %q", sev)
+			}
+		}
+		c.Reminders = f.Reminders
+	}
+	s := f.SMTP
+	if s.Host != "" {
+		c.SMTP.Host = s.Host
+	}
+	if s.Port != 0 {
+		c.SMTP.Port = s.Port
+	}
+	if s.Username != "" {
+		c.SMTP.Username = s.Username
+	}
+	if s.Password != "" {
+		c.SMTP.Password = s.Password
+	}
+	if s.From != "" {
+		c.SMTP.From = s.From
+	}
+	if s.TLS != "" {
+		switch m := notify.TLSMode(s.TLS); m {
+		case notify.TLSOpportunistic, notify.TLSRequire, notify.TLSImplicit, notify.TLSOff:
+			c.SMTP.TLS = m
+		default:
+			return fmt.Errorf("notifications.smtp.tls must be opportunistic, require, implicit or off, not %q", s.TLS)
+		}
+	}
+	return nil
+}
+
+// notificationEnv applies FIREBREAK_SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _FROM and _TLS (they override the file).
+func (c *NotificationConfig) notificationEnv() {
+	set := func(dst *string, k string) {
+		if v := os.Getenv(k); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.SMTP.Host, "FIREBREAK_SMTP_HOST")
+	set(&c.SMTP.Username, "FIREBREAK_SMTP_USERNAME")
+	set(&c.SMTP.Password, "FIREBREAK_SMTP_PASSWORD")
+	set(&c.SMTP.From, "FIREBREAK_SMTP_FROM")
+	if v := os.Getenv("FIREBREAK_SMTP_TLS"); v != "" {
+		c.SMTP.TLS = notify.TLSMode(v)
+	}
+	if p, err := strconv.Atoi(os.Getenv("FIREBREAK_SMTP_PORT")); err == nil && p > 0 {
+		c.SMTP.Port = p
+	}
+}
+
+// runNotifications runs the outbox engine until ctx ends (then lets the attempts in flight record their outcome).
+func (a *App) runNotifications(ctx context.Context) {
+	nc := a.Config.Notifications
+	nc.notificationEnv()
+	a.Store.SetNotificationSettings(a.URL(), nc.Reminders)
+	ob := &engine.Outbox{Store: a.Store, Logger: a.Logger, Clock: a.engineClock(),
+		Notifier: notify.New(notify.Config{SMTP: nc.SMTP, AttemptTimeout: nc.AttemptTimeout, Now: a.Clock.Now})}
+	wake, stop := a.Store.Subscribe(sqlstore.JobsTopic)
+	defer stop()
+	engine.New(engine.Options{Clock: ob.Clock, Wake: wake, Logger: a.Logger}, ob.Queues()...).Run(ctx)
+}
+
+// appClock adapts the App's clock (pinnable by the demo loader) to the engine.
+type appClock struct{ c *Clock }
+
+func (c appClock) Now() time.Time                         { return c.c.Now() }
+func (c appClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+func (a *App) engineClock() engine.Clock { return appClock{a.Clock} }
