@@ -377,16 +377,60 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 		}
 		return res.alerts(), nil
 	}
-	var res *ingestResult
-	err = s.write(ctx, func(t *txn) error {
+	req := &ingestReq{g: g, events: events, payloads: payloads}
+	err = s.writeMerged(ctx, "ingest-alerts", req, func(t *txn) error {
 		var err error
-		res, err = t.ingestAlerts(g, events, payloads, s.clock())
+		req.res, err = t.ingestAlerts(g, events, payloads, s.clock())
 		return err
-	})
+	}, s.mergeIngests)
 	if err != nil {
 		return nil, err
 	}
-	return res.alerts(), nil // built outside the writer
+	return req.res.alerts(), nil // built outside the writer
+}
+
+// ingestReq is one delivery waiting in the SQLite writer, which may merge it with others (mergeIngests).
+type ingestReq struct {
+	g        *firebreak.Integration
+	events   []firebreak.AlertEvent
+	payloads []alertPayload
+	res      *ingestResult
+}
+
+// mergeIngests runs deliveries that are queued together as one ingest per integration, in queue order: the
+// events of a key keep their order, so the outcome is the one of running the deliveries one after another,
+// with every statement (lookups, multi-row inserts, routing) shared. Each delivery gets its own events' results.
+func (s *Store) mergeIngests(t *txn, data []any) error {
+	now := s.clock()
+	byIntegration := map[string][]*ingestReq{}
+	var order []string
+	for _, d := range data {
+		r := d.(*ingestReq)
+		if _, ok := byIntegration[r.g.ID]; !ok {
+			order = append(order, r.g.ID)
+		}
+		byIntegration[r.g.ID] = append(byIntegration[r.g.ID], r)
+	}
+	for _, id := range order {
+		reqs := byIntegration[id]
+		var events []firebreak.AlertEvent
+		var payloads []alertPayload
+		for _, r := range reqs {
+			events = append(events, r.events...)
+			payloads = append(payloads, r.payloads...)
+		}
+		res, err := t.ingestAlerts(reqs[0].g, events, payloads, now)
+		if err != nil {
+			return err
+		}
+		at := 0
+		for _, r := range reqs {
+			n := len(r.events)
+			r.res = &ingestResult{g: r.g, keys: res.keys[at : at+n], states: res.states[at : at+n]}
+			at += n
+		}
+	}
+	return nil
 }
 
 // integrationByID returns an integration by ID from the read pool, remembered for TokenCacheTTL (integrations are

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -58,4 +60,51 @@ func WriterPragma(ctx context.Context, s *Store, name string) (string, error) {
 	var v string
 	err := s.write(ctx, func(t *txn) error { return t.db.QueryRowContext(t.ctx, "PRAGMA "+name).Scan(&v) })
 	return v, err
+}
+
+// WriterMerged returns how many SQLite writes ran merged with others.
+func WriterMerged(s *Store) int64 {
+	if s.writer == nil {
+		return 0
+	}
+	return s.writer.merged.Load()
+}
+
+// HoldWriter blocks the SQLite writer until release is closed, and returns once it is blocked; queued reports how
+// many writes wait behind it.
+func HoldWriter(ctx context.Context, s *Store, release <-chan struct{}) (queued func() int) {
+	held := make(chan struct{})
+	go func() {
+		_ = s.writer.do(ctx, func(*sql.Tx, context.Context) ([]func(), error) {
+			close(held)
+			<-release
+			return nil, nil
+		})
+	}()
+	<-held
+	return func() int { return len(s.writer.queue) }
+}
+
+// MergedInsert inserts value into table (one column v) through writeMerged: alone, or merged with the other
+// queued MergedInserts into one multi-row INSERT, which fails when failMerge is set (then each runs alone).
+func MergedInsert(ctx context.Context, s *Store, table string, value int, failMerge bool) error {
+	return s.writeMerged(ctx, "test-insert", value, func(t *txn) error {
+		_, err := t.exec(`INSERT INTO `+table+` (v) VALUES (?)`, value)
+		return err
+	}, func(t *txn, data []any) error {
+		for _, d := range data {
+			if _, err := t.exec(`INSERT INTO `+table+` (v) VALUES (?)`, d); err != nil {
+				return err
+			}
+		}
+		if failMerge {
+			return errors.New("merge refused")
+		}
+		return nil
+	})
+}
+
+// QueryRow runs a query on the read pool.
+func QueryRow(ctx context.Context, s *Store, query string, args ...any) *sql.Row {
+	return s.read(ctx).row(query, args...)
 }

@@ -403,6 +403,40 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 	}
 }
 
+// writeMerged is write for a job the SQLite writer may merge with other queued jobs of the same key: merge then
+// runs once for all of them (their data in queue order) instead of fn for each. If merge fails, every job runs
+// its own fn. On PostgreSQL it is write(fn).
+func (s *Store) writeMerged(ctx context.Context, key string, data any, fn func(t *txn) error,
+	merge func(t *txn, data []any) error) error {
+	if s.writer == nil {
+		return s.write(ctx, fn)
+	}
+	txnOf := func(tx *sql.Tx, wctx context.Context) *txn {
+		return &txn{q: q{s: s, ctx: wctx, db: tx, tx: tx, stmts: s.writer.stmts}}
+	}
+	return s.writer.doJob(ctx, &writeJob{
+		run: func(tx *sql.Tx, wctx context.Context) ([]func(), error) {
+			t := txnOf(tx, wctx)
+			if err := callWrite(fn, t); err != nil {
+				return nil, err
+			}
+			return t.after, nil
+		},
+		mergeKey: key, data: data,
+		merge: func(tx *sql.Tx, wctx context.Context, jobs []*writeJob) ([]func(), error) {
+			t := txnOf(tx, wctx)
+			all := make([]any, len(jobs))
+			for i, j := range jobs {
+				all[i] = j.data
+			}
+			if err := callWrite(func(t *txn) error { return merge(t, all) }, t); err != nil {
+				return nil, err
+			}
+			return t.after, nil
+		},
+	})
+}
+
 func (s *Store) writeOnce(ctx context.Context, fn func(t *txn) error) (after []func(), err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -27,6 +27,13 @@ type writeJob struct {
 	ctx  context.Context // the caller's; checked before the job starts
 	run  func(tx *sql.Tx, ctx context.Context) ([]func(), error)
 	done chan error // buffered 1: the writer never blocks answering
+	// mergeKey, when set, lets the writer run this job together with the batch's other jobs of the same key in ONE
+	// call of merge (the first job's), inside one savepoint: concurrent alert deliveries then share their
+	// lookups, multi-row inserts and routing instead of each paying for its own statements. If the merged call
+	// fails, it is rolled back and every job runs alone, so one bad job still cannot fail the others.
+	mergeKey string
+	merge    func(tx *sql.Tx, ctx context.Context, jobs []*writeJob) ([]func(), error)
+	data     any // the job's input and output, for merge
 }
 
 type writer struct {
@@ -41,6 +48,7 @@ type writer struct {
 	done   chan struct{}
 
 	batches, writes atomic.Int64 // for tests and benchmarks: how well commits are shared
+	merged          atomic.Int64 // writes that ran merged with others
 }
 
 func newWriter(db *sql.DB, log *slog.Logger) *writer {
@@ -54,10 +62,15 @@ func newWriter(db *sql.DB, log *slog.Logger) *writer {
 // waiting for a slot in the queue; once queued the write is always answered, after its batch commits or fails.
 // If ctx ends before the writer reaches the job, the job is skipped and answered with ctx's error.
 func (w *writer) do(ctx context.Context, run func(tx *sql.Tx, ctx context.Context) ([]func(), error)) error {
+	return w.doJob(ctx, &writeJob{run: run})
+}
+
+// doJob is do for a job that may carry a merge.
+func (w *writer) doJob(ctx context.Context, j *writeJob) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &writeJob{ctx: ctx, run: run, done: make(chan error, 1)}
+	j.ctx, j.done = ctx, make(chan error, 1)
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -155,25 +168,66 @@ func (w *writer) run(batch []*writeJob) {
 		live[0].done <- nil
 		return
 	}
-	for i, j := range live {
-		if _, err := w.exec(tx, "SAVEPOINT w"); err != nil {
-			abort(tx, fmt.Errorf("savepoint: %w", err))
-			return
+	// inSavepoint runs f in a savepoint, rolled back if f fails; a savepoint statement failing aborts the batch.
+	inSavepoint := func(f func() ([]func(), error)) (a []func(), err error, ok bool) {
+		if _, serr := w.exec(tx, "SAVEPOINT w"); serr != nil {
+			abort(tx, fmt.Errorf("savepoint: %w", serr))
+			return nil, nil, false
 		}
-		a, err := j.run(tx, w.ctx)
-		if err != nil {
-			errs[i] = err
+		if a, err = f(); err != nil {
 			if _, rerr := w.exec(tx, "ROLLBACK TO w"); rerr != nil {
 				abort(tx, fmt.Errorf("rollback to savepoint: %w", rerr))
-				return
+				return nil, nil, false
 			}
-		} else {
-			after[i] = a
 		}
-		if _, err := w.exec(tx, "RELEASE w"); err != nil {
-			abort(tx, fmt.Errorf("release savepoint: %w", err))
+		if _, rerr := w.exec(tx, "RELEASE w"); rerr != nil {
+			abort(tx, fmt.Errorf("release savepoint: %w", rerr))
+			return nil, nil, false
+		}
+		return a, err, true
+	}
+	merged := make([]bool, len(live))
+	for i, j := range live {
+		if merged[i] {
+			continue
+		}
+		if j.mergeKey != "" && j.merge != nil {
+			idx := []int{i}
+			for k := i + 1; k < len(live); k++ {
+				if !merged[k] && live[k].mergeKey == j.mergeKey {
+					idx = append(idx, k)
+				}
+			}
+			if len(idx) > 1 {
+				group := make([]*writeJob, len(idx))
+				for n, k := range idx {
+					group[n], merged[k] = live[k], true
+				}
+				a, err, ok := inSavepoint(func() ([]func(), error) { return j.merge(tx, w.ctx, group) })
+				if !ok {
+					return
+				}
+				if err == nil {
+					w.merged.Add(int64(len(idx)))
+					after[i] = a // the group's hooks, run once
+					continue
+				}
+				w.log.Warn("merged writes failed; running them one by one", "error", err, "writes", len(idx))
+				for _, k := range idx {
+					a, err, ok := inSavepoint(func() ([]func(), error) { return live[k].run(tx, w.ctx) })
+					if !ok {
+						return
+					}
+					errs[k], after[k] = err, a
+				}
+				continue
+			}
+		}
+		a, err, ok := inSavepoint(func() ([]func(), error) { return j.run(tx, w.ctx) })
+		if !ok {
 			return
 		}
+		errs[i], after[i] = err, a
 	}
 	if err := tx.Commit(); err != nil {
 		abort(nil, fmt.Errorf("commit: %w", err))

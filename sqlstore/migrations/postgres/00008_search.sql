@@ -59,7 +59,7 @@ END
 $$;
 -- +goose StatementEnd
 CREATE TRIGGER search_timeline AFTER INSERT ON timeline_events
-    FOR EACH ROW EXECUTE FUNCTION search_parts_sync('timeline');
+    FOR EACH ROW WHEN (NEW.kind <> 'alert_attached') EXECUTE FUNCTION search_parts_sync('timeline');
 CREATE TRIGGER search_status_updates AFTER INSERT ON status_updates
     FOR EACH ROW EXECUTE FUNCTION search_parts_sync('status_update');
 
@@ -68,7 +68,8 @@ INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, 
     SELECT 'incident', id, id, 'incident', id, title, summary, '' FROM incidents;
 INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, context)
     SELECT 'incident', i.id, i.id, 'timeline', e.id::text, '', e.message, i.title
-    FROM timeline_events e JOIN incidents i ON i.id = e.incident_id WHERE e.message <> '';
+    FROM timeline_events e JOIN incidents i ON i.id = e.incident_id
+    WHERE e.message <> '' AND e.kind <> 'alert_attached';
 INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, context)
     SELECT 'incident', i.id, i.id, 'status_update', u.id, '', u.message, i.title
     FROM status_updates u JOIN incidents i ON i.id = u.incident_id WHERE u.message <> '';

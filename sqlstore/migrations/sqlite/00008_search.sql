@@ -1,7 +1,8 @@
 -- Knowledge-base search: one row per searchable piece of a document (an incident's title and summary, each
 -- timeline message, each status update; later a post-mortem's sections), kept in sync with its source tables by
 -- triggers in the writing transaction, and indexed with FTS5 (search_fts, an external-content index over
--- search_docs). Keep table for table, column for column the same as ../postgres/00008_search.sql (PostgreSQL
+-- search_docs). "Alert joined" timeline entries are not indexed: a storm writes thousands of them and their text is
+-- the alert's summary, not anything a person wrote. Keep table for table, column for column the same as ../postgres/00008_search.sql (PostgreSQL
 -- indexes the same columns with a GIN expression index instead of the FTS5 table).
 --
 -- kind/doc_id name the document a hit links to ('incident' + incidents.id; a future 'postmortem' + its id);
@@ -64,7 +65,8 @@ CREATE TRIGGER search_incidents_au AFTER UPDATE OF title, summary ON incidents
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE TRIGGER search_timeline_ai AFTER INSERT ON timeline_events WHEN NEW.message <> '' BEGIN
+CREATE TRIGGER search_timeline_ai AFTER INSERT ON timeline_events
+    WHEN NEW.message <> '' AND NEW.kind <> 'alert_attached' BEGIN
     INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, context)
         SELECT 'incident', i.id, i.id, 'timeline', CAST(NEW.id AS TEXT), '', NEW.message, i.title
         FROM incidents i WHERE i.id = NEW.incident_id;
@@ -83,7 +85,8 @@ INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, 
     SELECT 'incident', id, id, 'incident', id, title, summary, '' FROM incidents;
 INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, context)
     SELECT 'incident', i.id, i.id, 'timeline', CAST(e.id AS TEXT), '', e.message, i.title
-    FROM timeline_events e JOIN incidents i ON i.id = e.incident_id WHERE e.message <> '';
+    FROM timeline_events e JOIN incidents i ON i.id = e.incident_id
+    WHERE e.message <> '' AND e.kind <> 'alert_attached';
 INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, context)
     SELECT 'incident', i.id, i.id, 'status_update', u.id, '', u.message, i.title
     FROM status_updates u JOIN incidents i ON i.id = u.incident_id WHERE u.message <> '';

@@ -1,0 +1,161 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	firebreak "github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/sqlstore"
+	"github.com/firebreak/firebreak/sqlstore/sqltest"
+)
+
+// queueBehind holds the SQLite writer, starts n writes, waits until all of them are queued behind the held one,
+// then releases it, so that the writer takes them as one batch; it returns each write's error.
+func queueBehind(t *testing.T, s *sqlstore.Store, n int, write func(i int) error) []error {
+	t.Helper()
+	ctx := context.Background()
+	release := make(chan struct{})
+	queued := sqlstore.HoldWriter(ctx, s, release)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = write(i) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for queued() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d writes queued", queued(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	return errs
+}
+
+// Writes queued together run as one merged write; when the merged write fails, each runs alone and every one
+// still lands exactly once.
+func TestWriterMergesQueuedWrites(t *testing.T) {
+	s := sqltest.Open(t, "sqlite")
+	ctx := context.Background()
+	if err := sqlstore.WriteFunc(ctx, s, func(exec func(string, ...any) error) error {
+		return exec(`CREATE TABLE merge_test (v INTEGER NOT NULL UNIQUE)`)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := sqlstore.QueryRow(ctx, s, `SELECT COUNT(*) FROM merge_test`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, failMerge := range []bool{false, true} {
+		before, merged0 := count(), sqlstore.WriterMerged(s)
+		errs := queueBehind(t, s, 20, func(i int) error {
+			return sqlstore.MergedInsert(ctx, s, "merge_test", before+i, failMerge)
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("failMerge=%v: write %d: %v", failMerge, i, err)
+			}
+		}
+		if got := count(); got != before+20 {
+			t.Fatalf("failMerge=%v: %d rows, want %d", failMerge, got, before+20)
+		}
+		merged := sqlstore.WriterMerged(s) - merged0
+		if !failMerge && merged != 20 {
+			t.Fatalf("%d of 20 queued writes merged", merged)
+		}
+		if failMerge && merged != 0 {
+			t.Fatalf("a failed merge counted %d merged writes", merged)
+		}
+	}
+	// A write that fails on its own (a duplicate) fails alone: the others of its batch land.
+	before := count()
+	errs := queueBehind(t, s, 10, func(i int) error {
+		v := before + 100 + i
+		if i == 3 {
+			v = 0 // taken
+		}
+		return sqlstore.MergedInsert(ctx, s, "merge_test", v, false)
+	})
+	for i, err := range errs {
+		if (err != nil) != (i == 3) {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if got := count(); got != before+9 {
+		t.Fatalf("%d rows after a batch with one failing write, want %d", got, before+9)
+	}
+}
+
+// Alert deliveries queued together are merged into one ingest, with the outcome of running them one after
+// another: each answer holds its own events' alerts, a key sent by several deliveries is one alert, and the
+// storm opens one incident.
+func TestMergedAlertDeliveries(t *testing.T) {
+	s := sqltest.Open(t, "sqlite")
+	ctx := context.Background()
+	service(t, s, "api", "payments")
+	am := integration(t, s, "api", firebreak.IntegrationAlertmanager)
+	pd := integration(t, s, "api", firebreak.IntegrationPagerDuty)
+	merged0 := sqlstore.WriterMerged(s)
+	answers := make([][]firebreak.Alert, 24)
+	errs := queueBehind(t, s, 24, func(i int) error {
+		g := am
+		if i%2 == 1 {
+			g = pd
+		}
+		var evs []firebreak.AlertEvent
+		for k := range 5 {
+			evs = append(evs, trigger(fmt.Sprintf("d%d-%d", i, k), "disk filling"))
+		}
+		evs = append(evs, trigger("shared", "shared alert")) // every delivery of an integration sends it
+		var err error
+		answers[i], err = s.IngestAlerts(ctx, g.ID, evs)
+		return err
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if m := sqlstore.WriterMerged(s) - merged0; m != 24 {
+		t.Fatalf("%d of 24 queued deliveries merged", m)
+	}
+	incident := ""
+	for i, as := range answers {
+		if len(as) != 6 {
+			t.Fatalf("delivery %d answered %d alerts, want 6", i, len(as))
+		}
+		for k := range 5 {
+			if as[k].DedupKey != fmt.Sprintf("d%d-%d", i, k) || as[k].Status != firebreak.AlertFiring {
+				t.Fatalf("delivery %d alert %d is %s %s", i, k, as[k].DedupKey, as[k].Status)
+			}
+			if incident == "" {
+				incident = as[k].IncidentID
+			}
+			if as[k].IncidentID == "" || as[k].IncidentID != incident {
+				t.Fatalf("delivery %d alert %d in incident %q, want %q", i, k, as[k].IncidentID, incident)
+			}
+		}
+		if as[5].DedupKey != "shared" {
+			t.Fatalf("delivery %d: last alert %s", i, as[5].DedupKey)
+		}
+	}
+	all := must(s.ListAlerts(ctx, firebreak.AlertFilter{Limit: firebreak.MaxLimit})).Items
+	if len(all) != 24*5+2 {
+		t.Fatalf("%d alerts stored, want %d", len(all), 24*5+2)
+	}
+	for _, a := range all {
+		// Sent by 12 deliveries of each integration, it is one alert that fired once.
+		if a.DedupKey == "shared" && (a.Status != firebreak.AlertFiring || a.Occurrences != 1) {
+			t.Fatalf("shared alert of %s is %s with %d occurrences", a.IntegrationID, a.Status, a.Occurrences)
+		}
+	}
+	if incs := openIncidents(t, s); len(incs) != 1 {
+		t.Fatalf("%d incidents opened by one merged storm", len(incs))
+	}
+}
