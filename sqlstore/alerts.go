@@ -371,16 +371,19 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 	}
 	// A redelivery that changes nothing is answered from the read pool, never queuing behind the writer: what a
 	// reader sees is committed, and on SQLite (synchronous=FULL) already fsynced.
-	if res, err := s.unchangedDelivery(ctx, g, events, payloads); err != nil || res != nil {
-		if err != nil {
-			return nil, err
-		}
+	res, known, err := s.unchangedDelivery(ctx, g, events, payloads)
+	if err != nil {
+		return nil, err
+	}
+	if res != nil {
 		return res.alerts(), nil
 	}
-	req := &ingestReq{g: g, events: events, payloads: payloads}
+	// Keys the read pool did not know are new unless a write since inserted them, which the insert's conflict
+	// check catches: the writer does not look them up again.
+	req := &ingestReq{g: g, events: events, payloads: payloads, known: known}
 	err = s.writeMerged(ctx, "ingest-alerts", req, func(t *txn) error {
 		var err error
-		req.res, err = t.ingestAlerts(g, events, payloads, s.clock())
+		req.res, err = t.ingestAlerts(g, events, payloads, s.clock(), newKeys(events, known))
 		return err
 	}, s.mergeIngests)
 	if err != nil {
@@ -394,7 +397,19 @@ type ingestReq struct {
 	g        *firebreak.Integration
 	events   []firebreak.AlertEvent
 	payloads []alertPayload
+	known    map[string]*alertState // what the read pool found before the write
 	res      *ingestResult
+}
+
+// newKeys are the dedup keys of events that known (a read before the write) does not hold.
+func newKeys(events []firebreak.AlertEvent, known map[string]*alertState) map[string]bool {
+	out := map[string]bool{}
+	for i := range events {
+		if k := events[i].DedupKey; known[k] == nil {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // mergeIngests runs deliveries that are queued together as one ingest per integration, in queue order: the
@@ -415,11 +430,21 @@ func (s *Store) mergeIngests(t *txn, data []any) error {
 		reqs := byIntegration[id]
 		var events []firebreak.AlertEvent
 		var payloads []alertPayload
+		seen := map[string]bool{} // known to some delivery's read: must be looked up
 		for _, r := range reqs {
 			events = append(events, r.events...)
 			payloads = append(payloads, r.payloads...)
+			for k := range r.known {
+				seen[k] = true
+			}
 		}
-		res, err := t.ingestAlerts(reqs[0].g, events, payloads, now)
+		fresh := map[string]bool{}
+		for i := range events {
+			if k := events[i].DedupKey; !seen[k] {
+				fresh[k] = true
+			}
+		}
+		res, err := t.ingestAlerts(reqs[0].g, events, payloads, now, fresh)
 		if err != nil {
 			return err
 		}
@@ -452,7 +477,7 @@ func (s *Store) integrationByID(ctx context.Context, id string) (*firebreak.Inte
 // nothing (nil, nil otherwise). It is conservative: an alert that is flapping or suppressed goes through the writer,
 // where settling and re-routing are decided.
 func (s *Store) unchangedDelivery(ctx context.Context, g *firebreak.Integration, events []firebreak.AlertEvent,
-	payloads []alertPayload) (*ingestResult, error) {
+	payloads []alertPayload) (*ingestResult, map[string]*alertState, error) {
 	keys := make([]string, 0, len(events))
 	seen := make(map[string]bool, len(events))
 	for i := range events {
@@ -462,23 +487,26 @@ func (s *Store) unchangedDelivery(ctx context.Context, g *firebreak.Integration,
 		}
 	}
 	known, err := (&txn{q: s.read(ctx)}).lookupAlerts(g.ID, keys, false)
-	if err != nil || len(known) != len(keys) {
-		return nil, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(known) != len(keys) {
+		return nil, known, nil
 	}
 	now := s.clock()
 	res := &ingestResult{g: g, keys: make([]string, len(events)), states: make([]alertState, len(events))}
 	for i := range events {
 		st := known[events[i].DedupKey]
 		if st.flap.Since != nil || st.suppressed != "" {
-			return nil, nil
+			return nil, known, nil
 		}
 		noFlapPolicy := func() firebreak.FlappingPolicy { return firebreak.DefaultFlappingPolicy() }
 		if applyEvent(st, &events[i], payloads[i], now, noFlapPolicy) != st {
-			return nil, nil
+			return nil, known, nil
 		}
 		res.keys[i], res.states[i] = events[i].DedupKey, *st
 	}
-	return res, nil
+	return res, known, nil
 }
 
 // ingestResult is each event's alert as it stood after the event, turned into firebreak.Alert values (which decodes
@@ -505,8 +533,11 @@ func (r *ingestResult) alerts() []firebreak.Alert {
 // is flapping, is recorded as suppressed and not routed; one whose last firing was suppressed is routed when a
 // trigger arrives once nothing suppresses it any more. An acknowledge event for an alert attached to an incident
 // acknowledges the incident (milestone acknowledged_at) if nobody has yet.
+//
+// fresh, when not nil, holds keys a read just before the transaction did not find: they are not looked up again
+// (if a write since inserted one, the insert conflicts and the events are applied to that row instead).
 func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEvent, payloads []alertPayload,
-	now time.Time) (*ingestResult, error) {
+	now time.Time, fresh map[string]bool) (*ingestResult, error) {
 	// Group the events by dedup key, keeping their order (keys in first-seen order, events in input order).
 	byKey := map[string][]int{}
 	var keys []string
@@ -552,7 +583,16 @@ func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEve
 	lock := t.s.d.lockOf("") != ""
 	// First without locks, so that a redelivery that changes nothing writes nothing (on PostgreSQL a row
 	// lock is a write); then the rows to change are locked and their events applied again to what is current.
-	known, err := t.lookupAlerts(g.ID, keys, false)
+	lookup := keys
+	if len(fresh) > 0 {
+		lookup = make([]string, 0, len(keys))
+		for _, k := range keys {
+			if !fresh[k] {
+				lookup = append(lookup, k)
+			}
+		}
+	}
+	known, err := t.lookupAlerts(g.ID, lookup, false)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	firebreak "github.com/firebreak/firebreak"
 )
 
 // Test hooks into the store's internals, for the external test package.
@@ -107,4 +109,27 @@ func MergedInsert(ctx context.Context, s *Store, table string, value int, failMe
 // QueryRow runs a query on the read pool.
 func QueryRow(ctx context.Context, s *Store, query string, args ...any) *sql.Row {
 	return s.read(ctx).row(query, args...)
+}
+
+// IngestAssumingNew ingests events as if a read before the write had found none of their keys (as happens when
+// another delivery inserts them in between).
+func IngestAssumingNew(ctx context.Context, s *Store, integrationID string, events []firebreak.AlertEvent) (
+	[]firebreak.Alert, error) {
+	payloads, err := validateEvents(events)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.integrationByID(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	var res *ingestResult
+	err = s.write(ctx, func(t *txn) error {
+		res, err = t.ingestAlerts(g, events, payloads, s.clock(), newKeys(events, nil))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.alerts(), nil
 }

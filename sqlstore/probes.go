@@ -1086,7 +1086,7 @@ func (t *txn) probeAlerts(serviceID string, events []firebreak.AlertEvent, now t
 	if err != nil {
 		return err
 	}
-	_, err = t.ingestAlerts(g, events, payloads, now)
+	_, err = t.ingestAlerts(g, events, payloads, now, nil)
 	return err
 }
 

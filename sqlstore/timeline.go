@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,21 +32,8 @@ func scanEvent(r rowScanner) (firebreak.TimelineEvent, error) {
 // insertEvents appends events to an incident's timeline, setting their IDs, and arranges the Subscribe signal
 // (and, on PostgreSQL, the NOTIFY) for when the transaction commits.
 func (t *txn) insertEvents(incidentID string, events []firebreak.TimelineEvent) error {
-	d := t.s.d
-	for i := range events {
-		ev := &events[i]
-		ev.IncidentID = incidentID
-		data, err := encodeData(ev.Data)
-		if err != nil {
-			return err
-		}
-		id, err := t.insertID(`INSERT INTO timeline_events (incident_id, occurred_at, recorded_at, kind, message,
-			actor, starred, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			incidentID, d.ts(ev.OccurredAt), d.ts(ev.RecordedAt), ev.Kind, ev.Message, ev.Actor, ev.Starred, data)
-		if err != nil {
-			return wrap(err, "append timeline event")
-		}
-		ev.ID = id
+	if err := t.insertEventRows(incidentID, events); err != nil {
+		return err
 	}
 	if err := t.enqueueAnnouncements(incidentID, events); err != nil {
 		return err
@@ -58,6 +46,90 @@ func (t *txn) insertEvents(incidentID string, events []firebreak.TimelineEvent) 
 	}
 	t.notified[incidentID] = true
 	t.afterCommit(func() { t.s.timelineChanged(incidentID) })
+	return nil
+}
+
+// eventChunks are the row counts of the multi-row INSERTs insertEventRows uses (a few fixed sizes, so that their
+// statements are prepared once).
+var eventChunks = []int{64, 16, 4, 1}
+
+// insertEventRows inserts events, many per statement (an alert storm attaches hundreds at once), and sets their IDs.
+// Rows of one statement get ascending IDs in the order of its VALUES, so the returned IDs are sorted and assigned in
+// order.
+func (t *txn) insertEventRows(incidentID string, events []firebreak.TimelineEvent) error {
+	d := t.s.d
+	for len(events) > 0 {
+		n := 1
+		for _, c := range eventChunks {
+			if c <= len(events) {
+				n = c
+				break
+			}
+		}
+		chunk := events[:n]
+		events = events[n:]
+		if n == 1 {
+			ev := &chunk[0]
+			ev.IncidentID = incidentID
+			data, err := encodeData(ev.Data)
+			if err != nil {
+				return err
+			}
+			id, err := t.insertID(`INSERT INTO timeline_events (incident_id, occurred_at, recorded_at, kind, message,
+				actor, starred, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				incidentID, d.ts(ev.OccurredAt), d.ts(ev.RecordedAt), ev.Kind, ev.Message, ev.Actor, ev.Starred, data)
+			if err != nil {
+				return wrap(err, "append timeline event")
+			}
+			ev.ID = id
+			continue
+		}
+		var b strings.Builder
+		b.WriteString(`INSERT INTO timeline_events (incident_id, occurred_at, recorded_at, kind, message, actor,
+			starred, data) VALUES `)
+		args := make([]any, 0, 8*n)
+		for i := range chunk {
+			ev := &chunk[i]
+			ev.IncidentID = incidentID
+			data, err := encodeData(ev.Data)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, incidentID, d.ts(ev.OccurredAt), d.ts(ev.RecordedAt), ev.Kind, ev.Message, ev.Actor,
+				ev.Starred, data)
+		}
+		b.WriteString(" RETURNING id")
+		rows, err := t.query(b.String(), args...)
+		if err != nil {
+			return wrap(err, "append timeline events")
+		}
+		ids := make([]int64, 0, n)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return wrap(err, "append timeline events")
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return wrap(err, "append timeline events")
+		}
+		if err := rows.Err(); err != nil {
+			return wrap(err, "append timeline events")
+		}
+		if len(ids) != n {
+			return fmt.Errorf("sqlstore: %d timeline events inserted, %d ids returned", n, len(ids))
+		}
+		slices.Sort(ids)
+		for i := range chunk {
+			chunk[i].ID = ids[i]
+		}
+	}
 	return nil
 }
 

@@ -159,3 +159,27 @@ func TestMergedAlertDeliveries(t *testing.T) {
 		t.Fatalf("%d incidents opened by one merged storm", len(incs))
 	}
 }
+
+// A key the read before the write did not find, inserted by another delivery in between, is updated, not
+// inserted twice.
+func TestIngestKeyInsertedInBetween(t *testing.T) {
+	forEach(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		service(t, s, "api", "payments")
+		am := integration(t, s, "api", firebreak.IntegrationAlertmanager)
+		first := ingest(t, s, am.ID, trigger("k", "queue backing up"))
+		r := trigger("k", "queue backing up")
+		r.Action = "resolve"
+		got, err := sqlstore.IngestAssumingNew(ctx, s, am.ID, []firebreak.AlertEvent{r, trigger("new", "new one")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].ID != first[0].ID || got[0].Status != firebreak.AlertResolved {
+			t.Fatalf("alert k after the resolve: %s %s, want %s resolved", got[0].ID, got[0].Status, first[0].ID)
+		}
+		all := must(s.ListAlerts(ctx, firebreak.AlertFilter{})).Items
+		if len(all) != 2 {
+			t.Fatalf("%d alerts, want k and new", len(all))
+		}
+	})
+}
