@@ -349,6 +349,16 @@ func (st *alertState) alert(g *firebreak.Integration, key string) firebreak.Aler
 	return a
 }
 
+// routingAlert is alert without its annotations and links (left empty): what routing reads, decoded cheaply.
+func (st *alertState) routingAlert(g *firebreak.Integration, key string) firebreak.Alert {
+	a := firebreak.Alert{ID: st.id, IntegrationID: g.ID, Service: g.Service, Source: g.Kind, DedupKey: key,
+		Status: st.status, Summary: st.p.summary, Severity: firebreak.AlertSeverity(st.p.severity),
+		FirstSeenAt: st.firstSeen, LastSeenAt: st.lastSeen, Occurrences: st.occurrences, IncidentID: st.incidentID,
+		Labels: map[string]string{}}
+	_ = json.Unmarshal([]byte(st.p.labels), &a.Labels)
+	return a
+}
+
 // decodeAlertJSON fills the maps and links from their stored JSON (never nil, so JSON answers show {} and []).
 func decodeAlertJSON(a *firebreak.Alert, labels, annotations, links string) {
 	a.Labels, a.Annotations, a.Links = map[string]string{}, map[string]string{}, []firebreak.AlertLink{}

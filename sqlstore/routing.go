@@ -178,7 +178,7 @@ func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []string, stat
 		if st.suppressed != "" { // maintenance or flapping: recorded, pages nobody
 			continue
 		}
-		a := st.alert(g, k)
+		a := st.routingAlert(g, k)
 		d := firebreak.Route(policy, a)
 		if d.Action != firebreak.RouteIncident {
 			continue
