@@ -66,7 +66,7 @@ func (c *Checker) newClient(insecure bool) *http.Client {
 		DialContext: c.dialer.DialContext,
 		// Thousands of probes: keep connections to the targets alive between checks, but bound what idles.
 		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   32,
+		MaxIdleConnsPerHost:   4, // checks of one host are spread over its interval: a few warm connections suffice, and each idle one holds ~30 KB
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   0, // the probe's timeout bounds everything
 		ExpectContinueTimeout: time.Second,

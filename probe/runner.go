@@ -166,6 +166,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
+// claimGap is the shortest time between two claims of due probes (see schedule).
+const claimGap = 250 * time.Millisecond
+
 func (r *Runner) schedule(ctx context.Context, checks *sync.WaitGroup) {
 	limit := min(ClaimBatch, r.o.MaxInFlight)
 	backoff := 100 * time.Millisecond
@@ -210,7 +213,10 @@ func (r *Runner) schedule(ctx context.Context, checks *sync.WaitGroup) {
 			r.claimErrors.Add(1)
 			r.log.Error("probe: reading the next due time", "err", err)
 		} else if !next.IsZero() {
-			sleep = min(sleep, max(next.Sub(r.o.Now()), 0))
+			// Probes are spread over their interval; claiming each the instant it falls due would cost a
+			// transaction per probe. Claims are at least claimGap apart (a probe may run that much late), unless
+			// a Wake comes.
+			sleep = min(sleep, max(next.Sub(r.o.Now()), min(claimGap, r.o.PollInterval)))
 		}
 		if sleep > 0 {
 			r.sleep(ctx, timer, sleep)

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"math"
 	"slices"
@@ -181,7 +182,7 @@ func (s *Store) CreateProbe(ctx context.Context, in firebreak.ProbeInput) (*fire
 		if err != nil {
 			return err
 		}
-		out, err = t.insertProbe(serviceID, probeConfig(&in, kind), s.clock())
+		out, err = t.insertProbe(serviceID, probeConfig(&in, kind), s.clock(), false)
 		return err
 	})
 	if err != nil {
@@ -279,7 +280,7 @@ func (s *Store) ApplyProbes(ctx context.Context, ins []firebreak.ProbeInput) ([]
 				t.s.d.lockOf("p"), serviceID, in.Name))
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				if p, err = t.insertProbe(serviceID, cfg, now); err != nil {
+				if p, err = t.insertProbe(serviceID, cfg, now, len(ins) > 1); err != nil {
 					return err
 				}
 			case err != nil:
@@ -338,18 +339,26 @@ func (t *txn) probeNameFree(serviceID, name, service, exceptID string) error {
 	return nil
 }
 
-func (t *txn) insertProbe(serviceID string, cfg firebreak.Probe, now time.Time) (*probeRow, error) {
+// insertProbe creates a probe, due now; or, with spread (probes created in bulk from a configuration file), at a
+// point of its first interval that depends on its ID, so that thousands of probes do not all run in the same
+// instant every interval.
+func (t *txn) insertProbe(serviceID string, cfg firebreak.Probe, now time.Time, spread bool) (*probeRow, error) {
 	if err := t.probeNameFree(serviceID, cfg.Name, cfg.Service, ""); err != nil {
 		return nil, err
 	}
 	p := &probeRow{Probe: cfg, serviceID: serviceID, nextRun: now}
 	p.ID, p.State, p.CreatedAt, p.UpdatedAt = newID(), firebreak.ProbeUnknown, now, now
+	if iv := time.Duration(cfg.Interval); spread && iv > 0 {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(p.ID))
+		p.nextRun = now.Add(time.Duration(h.Sum64() % uint64(iv)))
+	}
 	args, err := configArgs(&p.Probe)
 	if err != nil {
 		return nil, wrap(err, "create probe")
 	}
 	args = append([]any{p.ID, serviceID, p.Name}, args...)
-	args = append(args, string(p.State), t.s.d.ts(now), t.s.d.ts(now), t.s.d.ts(now))
+	args = append(args, string(p.State), t.s.d.ts(p.nextRun), t.s.d.ts(now), t.s.d.ts(now))
 	_, err = t.exec(`INSERT INTO probes (id, service_id, name, `+probeConfigCols+`, state, next_run_at, created_at,
 		updated_at) VALUES (`+placeholders(len(args))+`)`, args...)
 	if isUniqueViolation(err) {

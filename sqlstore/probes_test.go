@@ -680,3 +680,37 @@ func TestDeleteProbeResolvesItsAlert(t *testing.T) {
 		}
 	})
 }
+
+// Probes created together from a configuration file are spread over their first interval, so that thousands of
+// them do not all run in the same instant every interval; a probe created alone is due at once.
+func TestApplyProbesSpreadsFirstRuns(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		ctx := context.Background()
+		service(t, s, "checkout", "payments")
+		var file []firebreak.ProbeInput
+		for i := range 40 {
+			in := probeIn("checkout", fmt.Sprintf("p%d", i), fmt.Sprintf("https://p%d.example", i))
+			in.Interval = firebreak.Duration(10 * time.Second)
+			file = append(file, in)
+		}
+		must(s.ApplyProbes(ctx, file))
+		now := c.Now()
+		dueNow := must(s.ClaimDueProbes(ctx, now, 100))
+		if len(dueNow) > 10 {
+			t.Fatalf("%d of 40 probes due the instant they were created, want them spread over 10s", len(dueNow))
+		}
+		later := must(s.ClaimDueProbes(ctx, now.Add(5*time.Second), 100))
+		if len(later) == 0 || len(later) == 40-len(dueNow) {
+			t.Fatalf("%d probes due in the first half of the interval (after %d at once): not spread", len(later),
+				len(dueNow))
+		}
+		rest := must(s.ClaimDueProbes(ctx, now.Add(10*time.Second-time.Millisecond), 100))
+		if got := len(dueNow) + len(later) + len(rest); got != 40 {
+			t.Fatalf("%d probes ran in their first interval, want all 40", got)
+		}
+		single := newProbe(t, s, probeIn("checkout", "alone", "https://alone.example"))
+		if got := must(s.ClaimDueProbes(ctx, c.Now(), 100)); len(got) != 1 || got[0].ID != single.ID {
+			t.Fatalf("a probe created alone is not due at once: %v", ids(got))
+		}
+	})
+}
