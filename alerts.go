@@ -171,6 +171,9 @@ type AlertService interface {
 	// IngestAlerts records a delivery durably before it returns: a new dedup key creates an alert; a known one
 	// updates its status, last_seen_at and occurrence count; a redelivery that changes nothing writes nothing.
 	IngestAlerts(ctx context.Context, integrationID string, events []AlertEvent) ([]Alert, error)
+	// RecordAlerts is IngestAlerts without the answer (the intake endpoints answer counts and dedup keys, so the
+	// alerts are not built).
+	RecordAlerts(ctx context.Context, integrationID string, events []AlertEvent) error
 	ListAlerts(ctx context.Context, f AlertFilter) (*Page[Alert], error)
 	// GetAlert returns one alert by ID. Errors: ENotFound.
 	GetAlert(ctx context.Context, id string) (*Alert, error)

@@ -371,6 +371,21 @@ func decodeAlertJSON(a *firebreak.Alert, labels, annotations, links string) {
 // event), in input order.
 func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events []firebreak.AlertEvent) (
 	[]firebreak.Alert, error) {
+	res, err := s.ingest(ctx, integrationID, events)
+	if err != nil {
+		return nil, err
+	}
+	return res.alerts(), nil // built outside the writer
+}
+
+// RecordAlerts records a delivery like IngestAlerts, without building the answer.
+func (s *Store) RecordAlerts(ctx context.Context, integrationID string, events []firebreak.AlertEvent) error {
+	_, err := s.ingest(ctx, integrationID, events)
+	return err
+}
+
+func (s *Store) ingest(ctx context.Context, integrationID string, events []firebreak.AlertEvent) (
+	*ingestResult, error) {
 	payloads, err := validateEvents(events)
 	if err != nil {
 		return nil, err
@@ -386,7 +401,7 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 		return nil, err
 	}
 	if res != nil {
-		return res.alerts(), nil
+		return res, nil
 	}
 	// Keys the read pool did not know are new unless a write since inserted them, which the insert's conflict
 	// check catches: the writer does not look them up again.
@@ -399,7 +414,7 @@ func (s *Store) IngestAlerts(ctx context.Context, integrationID string, events [
 	if err != nil {
 		return nil, err
 	}
-	return req.res.alerts(), nil // built outside the writer
+	return req.res, nil
 }
 
 // ingestReq is one delivery waiting in the SQLite writer, which may merge it with others (mergeIngests).

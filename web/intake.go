@@ -172,7 +172,7 @@ func (s *Server) pagerDutyEnqueue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := s.cfg.Alerts.IngestAlerts(r.Context(), integ.ID, toAlertEvents([]intake.Event{ev}))
+	err := s.cfg.Alerts.RecordAlerts(r.Context(), integ.ID, toAlertEvents([]intake.Event{ev}))
 	if !s.pagerDutyStored(w, r, "pagerduty intake", err) {
 		return
 	}
@@ -306,7 +306,7 @@ func (s *Server) webhookIntake(kind firebreak.IntegrationKind, parse func([]byte
 			s.problem(w, r, intakeParseError(err))
 			return
 		}
-		if _, err := s.cfg.Alerts.IngestAlerts(r.Context(), integ.ID, toAlertEvents(evs)); err != nil {
+		if err := s.cfg.Alerts.RecordAlerts(r.Context(), integ.ID, toAlertEvents(evs)); err != nil {
 			s.problem(w, r, err)
 			return
 		}
