@@ -15,7 +15,7 @@ import (
 // Document kinds a search can return.
 const (
 	SearchKindIncident   = "incident"
-	SearchKindPostmortem = "postmortem" // indexed once post-mortems exist
+	SearchKindPostmortem = "postmortem" // a post-mortem (its sections, indexed on every save)
 )
 
 // SearchKinds lists the kinds a SearchQuery may select.

@@ -270,6 +270,18 @@ func (x q) relint(pm *firebreak.Postmortem) error {
 // warnings; cause fields (trigger, contributing factors) and the ends of five-whys chains may get blocking
 // findings.
 func lintPostmortem(pm *firebreak.Postmortem, people []string) []firebreak.LintFinding {
+	items := postmortemFields(pm)
+	out := []firebreak.LintFinding{}
+	for _, f := range analysis.Lint(analysis.Fields{Items: items, People: people}) {
+		out = append(out, firebreak.LintFinding{Field: f.Field, Rule: f.Rule, Severity: string(f.Severity),
+			Start: f.Start, End: f.End, Words: f.Words, Message: f.Message, Suggestion: f.Suggestion})
+	}
+	return out
+}
+
+// postmortemFields are the non-empty text fields of a post-mortem, in document order, with what the lint treats
+// them as.
+func postmortemFields(pm *firebreak.Postmortem) []analysis.Field {
 	var items []analysis.Field
 	add := func(path, text string, kind analysis.Kind) {
 		if strings.TrimSpace(text) != "" {
@@ -310,12 +322,37 @@ func lintPostmortem(pm *firebreak.Postmortem, people []string) []firebreak.LintF
 	}
 	// Map iteration above is unordered: keep the fields in a stable order.
 	slices.SortStableFunc(items, func(a, b analysis.Field) int { return fieldOrder(a.Path) - fieldOrder(b.Path) })
-	out := []firebreak.LintFinding{}
-	for _, f := range analysis.Lint(analysis.Fields{Items: items, People: people}) {
-		out = append(out, firebreak.LintFinding{Field: f.Field, Rule: f.Rule, Severity: string(f.Severity),
-			Start: f.Start, End: f.End, Words: f.Words, Message: f.Message, Suggestion: f.Suggestion})
+	return items
+}
+
+// indexPostmortem replaces a post-mortem's rows in the knowledge-base search index (search_docs, kind
+// 'postmortem'): its title and summary, and one row per other text field, in the same transaction as the save.
+// (The indexes over search_docs follow by trigger on SQLite and by expression index on PostgreSQL.)
+func (t *txn) indexPostmortem(pm *firebreak.Postmortem) error {
+	var incidentTitle string
+	if err := t.row(`SELECT title FROM incidents WHERE id = ?`, pm.IncidentID).Scan(&incidentTitle); err != nil {
+		return wrap(err, "index post-mortem")
 	}
-	return out
+	if _, err := t.exec(`DELETE FROM search_docs WHERE kind = 'postmortem' AND doc_id = ?`, pm.ID); err != nil {
+		return wrap(err, "index post-mortem")
+	}
+	ins := func(part, partID, title, body, context string) error {
+		_, err := t.exec(`INSERT INTO search_docs (kind, doc_id, incident_id, part, part_id, title, body, context)
+			VALUES ('postmortem', ?, ?, ?, ?, ?, ?, ?)`, pm.ID, pm.IncidentID, part, partID, title, body, context)
+		return wrap(err, "index post-mortem")
+	}
+	if err := ins("postmortem", pm.ID, pm.Title, pm.Summary, incidentTitle); err != nil {
+		return err
+	}
+	for _, f := range postmortemFields(pm) {
+		if f.Path == "summary" || strings.HasPrefix(f.Path, "action_items") {
+			continue // the summary is on the document's row; action items change without a post-mortem save
+		}
+		if err := ins("section", f.Path, "", f.Text, pm.Title); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var lintFieldOrder = []string{"summary", "impact.", "lead_up", "trigger", "detection.", "response", "recovery",
@@ -346,6 +383,9 @@ func (t *txn) insertPostmortem(pm *firebreak.Postmortem, author string) error {
 			return firebreak.Errorf(firebreak.EConflict, "incident %s already has a post-mortem", pm.IncidentRef)
 		}
 		return wrap(err, "insert post-mortem")
+	}
+	if err := t.indexPostmortem(pm); err != nil {
+		return err
 	}
 	return t.insertRevision(pm, "created", author)
 }
@@ -476,6 +516,9 @@ func (s *Store) mutatePostmortem(ctx context.Context, ref string, ifVersion int6
 			pm.Status, pm.Title, doc, d.nts(pm.FollowUpAt), d.nts(pm.PublishedAt), d.nts(pm.ClosedAt),
 			d.ts(pm.UpdatedAt), pm.Version, pm.ID); err != nil {
 			return wrap(err, "save post-mortem")
+		}
+		if err := t.indexPostmortem(pm); err != nil {
+			return err
 		}
 		if err := t.insertRevision(pm, action, actor); err != nil {
 			return err

@@ -258,3 +258,30 @@ func TestSearchKBBackfill(t *testing.T) {
 		}
 	})
 }
+
+// Post-mortems are in the knowledge base: a word of a section finds the post-mortem (kind "postmortem", linked to
+// its incident), a later save replaces what was indexed, and the kind filter separates them from incidents.
+func TestSearchKBPostmortems(t *testing.T) {
+	forEach(t, func(t *testing.T, s *sqlstore.Store) {
+		inc := declare(t, s, "Queue backlog", firebreak.SEV3)
+		pm := must(s.CreatePostmortem(alice, inc.Reference))
+		pm = must(s.UpdatePostmortem(alice, inc.Reference, firebreak.PostmortemPatch{
+			Trigger: ptr("A config push lowered the consumer count to one")}, pm.Version))
+		hits := kbSearch(t, s, firebreak.SearchQuery{Q: "consumer count"})
+		if len(hits) != 1 || hits[0].Kind != firebreak.SearchKindPostmortem || hits[0].ID != pm.ID ||
+			hits[0].Ref != inc.Reference || !strings.Contains(hits[0].Snippet, "consumer") {
+			t.Fatalf("hits for a trigger's words = %+v", hits)
+		}
+		if got := kbSearch(t, s, firebreak.SearchQuery{Q: "consumer", Kinds: []string{firebreak.SearchKindIncident}}); len(got) != 0 {
+			t.Fatalf("kind=incident found the post-mortem: %+v", got)
+		}
+		must(s.UpdatePostmortem(alice, inc.Reference, firebreak.PostmortemPatch{
+			Trigger: ptr("A deploy removed the autoscaler floor")}, pm.Version))
+		if got := kbSearch(t, s, firebreak.SearchQuery{Q: "consumer"}); len(got) != 0 {
+			t.Fatalf("the replaced trigger is still found: %+v", got)
+		}
+		if got := kbSearch(t, s, firebreak.SearchQuery{Q: "autoscaler floor"}); len(got) != 1 || got[0].Kind != "postmortem" {
+			t.Fatalf("the new trigger is not found: %+v", got)
+		}
+	})
+}
