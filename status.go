@@ -330,6 +330,9 @@ func BuildStatusPage(d *StatusData, now time.Time) *StatusPage {
 			bump(w.StartsAt)
 		}
 	}
+	if p.UpdatedAt.IsZero() { // a page that was never configured and has nothing on it
+		p.UpdatedAt = now
+	}
 	newest := func(a, b StatusIncident) int { return b.StartedAt.Compare(a.StartedAt) }
 	slices.SortStableFunc(p.Open, newest)
 	slices.SortStableFunc(p.Resolved, newest)

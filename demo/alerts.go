@@ -72,3 +72,24 @@ func (l *loader) detection() {
 		Summary: "Notification queue depth above 10,000", Severity: firebreak.AlertWarning, Source: "notify-queue",
 		Labels: map[string]string{"alertname": "QueueDepthHigh", "queue": "email"}})
 }
+
+// statusPage makes the customer-facing services public components of the status page at /status, grouped as a
+// shopper sees them.
+func (l *loader) statusPage() {
+	if l.err != nil || l.t.Status == nil {
+		return
+	}
+	_, err := l.t.Status.SetStatusPageConfig(l.as("admin", l.t.Now), firebreak.StatusPageInput{
+		Name: "Example Shop status",
+		Components: []firebreak.StatusComponentInput{
+			{Service: "orders", Name: "Checkout", Group: "Shop"},
+			{Service: "payments", Name: "Payments", Group: "Shop"},
+			{Service: "product-catalog", Name: "Product pages", Group: "Shop"},
+			{Service: "search", Name: "Search", Group: "Shop"},
+			{Service: "auth", Name: "Sign-in", Group: "Accounts"},
+			{Service: "notifications", Name: "Order emails", Group: "Accounts"},
+			{Service: "shipping", Name: "Shipping", Group: "Delivery"},
+		},
+	}, 0)
+	l.fail("configuring the status page", err)
+}

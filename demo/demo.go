@@ -28,6 +28,8 @@ type Target struct {
 	// Alerts and Changes, when set, also load integrations, alerts (one storm opens an incident) and a deploy.
 	Alerts  firebreak.AlertService
 	Changes firebreak.ChangeService
+	// Status, when set, also configures the public status page's components.
+	Status firebreak.StatusPageService
 	// Pin, when set, pins the store's clock to a time before each operation so that what the store stamps
 	// itself (recorded_at, milestones set by status changes, created_at) carries the historical time. Unpin
 	// returns the clock to real time. Without them only declarations and notes are backdated.
@@ -127,6 +129,7 @@ func Load(ctx context.Context, t Target) error {
 	l.recurringPaymentAgain()
 	l.detection()
 	l.emailsDelayed()
+	l.statusPage()
 	if l.err != nil {
 		return fmt.Errorf("demo: %w", l.err)
 	}

@@ -395,3 +395,32 @@ func TestLoadDetection(t *testing.T) {
 		t.Fatalf("changes before the alert incident: %+v", changes)
 	}
 }
+
+// With a StatusPageService the demo's status page shows the shop's components, with the open incidents' states.
+func TestLoadStatusPage(t *testing.T) {
+	ctx := context.Background()
+	s, clock := openStore(t, "sqlite")
+	now := time.Now().UTC()
+	tg := target(s, clock, now)
+	tg.Status = s
+	if err := demo.Load(ctx, tg); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.StatusData(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := firebreak.BuildStatusPage(d, now)
+	if page.Name != "Example Shop status" || len(page.Components) != 7 {
+		t.Fatalf("status page %q with %d components", page.Name, len(page.Components))
+	}
+	degraded := 0
+	for _, c := range page.Components {
+		if c.State != firebreak.ComponentOperational {
+			degraded++
+		}
+	}
+	if degraded == 0 || len(page.Open) == 0 {
+		t.Fatalf("no component affected and %d open incidents shown, though the demo has open incidents", len(page.Open))
+	}
+}
