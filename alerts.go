@@ -155,6 +155,10 @@ type AlertFilter struct {
 	Service  string
 	Status   []AlertStatus
 	Incident string // incident ref
+	// Flapping selects alerts marked flapping; Suppressed those whose last firing was suppressed for this reason
+	// ("maintenance" or "flapping").
+	Flapping   bool
+	Suppressed AlertSuppression
 	Limit    int
 	Cursor   string
 }

@@ -54,6 +54,12 @@ func (c *Client) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fire
 	if f.Incident != "" {
 		q.Set("incident", f.Incident)
 	}
+	if f.Flapping {
+		q.Set("flapping", "true")
+	}
+	if f.Suppressed != "" {
+		q.Set("suppressed", string(f.Suppressed))
+	}
 	setPage(q, f.Limit, f.Cursor)
 	var p firebreak.Page[firebreak.Alert]
 	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/alerts", query: q}, &p); err != nil {

@@ -1199,6 +1199,17 @@ func (s *Store) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fireb
 			args = append(args, string(st))
 		}
 	}
+	if f.Flapping {
+		where = append(where, `a.flapping_since IS NOT NULL`)
+	}
+	switch f.Suppressed {
+	case "":
+	case firebreak.SuppressedMaintenance, firebreak.SuppressedFlapping:
+		where = append(where, `a.suppressed = ?`)
+		args = append(args, string(f.Suppressed))
+	default:
+		v.Add("suppressed", "must be maintenance or flapping")
+	}
 	if ref := strings.TrimSpace(f.Incident); ref != "" {
 		cond, arg, _, err := incidentRef(ref)
 		if err != nil {

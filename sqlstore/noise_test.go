@@ -75,6 +75,12 @@ func TestFlappingAlert(t *testing.T) {
 		if !stored.Flapping || stored.Suppressed != firebreak.SuppressedFlapping || !stored.FlappingSince.Equal(marked) {
 			t.Fatalf("stored %+v", stored)
 		}
+		if got := must(s.ListAlerts(ctx, firebreak.AlertFilter{Flapping: true})).Items; len(got) != 1 || got[0].ID != stored.ID {
+			t.Fatalf("flapping filter: %d alerts", len(got))
+		}
+		if got := must(s.ListAlerts(ctx, firebreak.AlertFilter{Suppressed: firebreak.SuppressedMaintenance})).Items; len(got) != 0 {
+			t.Fatalf("suppressed=maintenance found %d alerts, none is", len(got))
+		}
 
 		// The incident is resolved; the alert keeps flapping: no new incident, no second flapping event.
 		must(s.ChangeStatus(alice, inc.ID, firebreak.StatusResolved, "fixed", 0))
@@ -267,6 +273,11 @@ func TestMaintenanceWindows(t *testing.T) {
 		if a.IncidentID != "" || a.Suppressed != firebreak.SuppressedMaintenance || a.MaintenanceWindowID != w.ID {
 			t.Fatalf("during the window %+v", a)
 		}
+		if got := must(s.ListAlerts(ctx, firebreak.AlertFilter{Suppressed: firebreak.SuppressedMaintenance})).Items; len(got) != 1 || got[0].ID != a.ID {
+			t.Fatalf("suppressed=maintenance filter: %d alerts", len(got))
+		}
+		_, err = s.ListAlerts(ctx, firebreak.AlertFilter{Suppressed: "boredom"})
+		wantField(t, err, "suppressed", "")
 		if b := ingest(t, s, se.ID, trigger("search", "search down"))[0]; b.IncidentID == "" {
 			t.Fatalf("other service %+v", b)
 		}

@@ -122,9 +122,21 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
 var alertStatuses = []firebreak.AlertStatus{firebreak.AlertFiring, firebreak.AlertAcknowledged, firebreak.AlertResolved}
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
-	q := newAPIQuery(r, "service", "status", "incident", "limit", "cursor")
+	q := newAPIQuery(r, "service", "status", "incident", "flapping", "suppressed", "limit", "cursor")
 	f := firebreak.AlertFilter{Service: q.str("service"), Incident: q.str("incident"), Limit: q.limit(),
-		Cursor: q.str("cursor")}
+		Cursor: q.str("cursor"), Suppressed: firebreak.AlertSuppression(q.str("suppressed"))}
+	switch q.str("flapping") {
+	case "", "false":
+	case "true":
+		f.Flapping = true
+	default:
+		q.v.Add("flapping", "must be true or false")
+	}
+	switch f.Suppressed {
+	case "", firebreak.SuppressedMaintenance, firebreak.SuppressedFlapping:
+	default:
+		q.v.Add("suppressed", "must be maintenance or flapping")
+	}
 	for _, st := range q.list("status") {
 		if !slices.Contains(alertStatuses, firebreak.AlertStatus(st)) {
 			q.v.Add("status", "must be firing, acknowledged or resolved")

@@ -132,6 +132,11 @@ func TestListAlertsAPI(t *testing.T) {
 		e.do("GET", "/api/v1/alerts/"+listed.ID, "", "").problem(t, http.StatusUnauthorized)
 		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?status=burning", "").problem(t, 422), "status")
 		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?colour=red", "").problem(t, 422), "colour")
+		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?flapping=maybe", "").problem(t, 422), "flapping")
+		fieldNamed(t, e.asViewer("GET", "/api/v1/alerts?suppressed=boredom", "").problem(t, 422), "suppressed")
+		if n := count(firebreak.AlertFilter{Service: "api", Flapping: true}); n != 0 {
+			t.Fatalf("%d flapping alerts, none flaps", n)
+		}
 		e.do("GET", "/api/v1/alerts", "", "").problem(t, http.StatusUnauthorized)
 	})
 }

@@ -233,6 +233,8 @@ func newAlertListCmd(f *apiFlags) *cobra.Command {
 	fl.StringVar(&filter.Service, "service", "", "only this service's alerts")
 	fl.StringArrayVar(&statuses, "status", nil, "only these statuses: firing, acknowledged, resolved (repeatable, or comma-separated)")
 	fl.StringVar(&filter.Incident, "incident", "", "only the alerts attached to this incident (INC-12)")
+	fl.BoolVar(&filter.Flapping, "flapping", false, "only alerts marked flapping")
+	fl.StringVar((*string)(&filter.Suppressed), "suppressed", "", "only alerts suppressed for this reason: maintenance or flapping")
 	fl.IntVar(&filter.Limit, "limit", 0, fmt.Sprintf("alerts per page (default %d, at most %d)",
 		firebreak.DefaultLimit, firebreak.MaxLimit))
 	fl.BoolVar(&all, "all", false, "follow every page")
