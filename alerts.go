@@ -159,8 +159,8 @@ type AlertFilter struct {
 	// ("maintenance" or "flapping").
 	Flapping   bool
 	Suppressed AlertSuppression
-	Limit    int
-	Cursor   string
+	Limit      int
+	Cursor     string
 }
 
 // AlertService receives alerts from integrations and keeps their deduplicated state.
