@@ -214,19 +214,60 @@ func TestActionItemNotDoingNeedsReason(t *testing.T) {
 	}
 	a := firebreak.ActionItem{Title: "x", Priority: firebreak.PriorityHigh, Kind: firebreak.KindPrevent, Status: firebreak.ActionOpen}
 	st := firebreak.ActionNotDoing
-	if err := (firebreak.ActionItemPatch{Status: &st}).Apply(&a, t0); err == nil {
+	if err := (firebreak.ActionItemPatch{Status: &st}).Apply(&a, t0, "alice"); err == nil {
 		t.Fatal("not_doing without reason accepted")
 	}
 	if a.Status != firebreak.ActionOpen {
 		t.Fatal("a refused patch changed the item")
 	}
 	r := "superseded by the platform migration"
-	if err := (firebreak.ActionItemPatch{Status: &st, Reason: &r}).Apply(&a, t0); err != nil {
+	if err := (firebreak.ActionItemPatch{Status: &st, Reason: &r}).Apply(&a, t0, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	done := firebreak.ActionDone
-	if err := (firebreak.ActionItemPatch{Status: &done}).Apply(&a, t0); err != nil || a.Reason != "" {
+	if err := (firebreak.ActionItemPatch{Status: &done}).Apply(&a, t0, "alice"); err != nil || a.Reason != "" {
 		t.Fatalf("reason kept after leaving not_doing: %q %v", a.Reason, err)
+	}
+}
+
+// Done work is verified by someone other than its owner, and only once done; leaving verified forgets who verified.
+func TestActionItemVerification(t *testing.T) {
+	a := firebreak.ActionItem{Title: "Add a floor to the consumer count", Owner: "dave", Priority: firebreak.PriorityHigh,
+		Kind: firebreak.KindPrevent, Status: firebreak.ActionInProgress}
+	verified, done, open := firebreak.ActionVerified, firebreak.ActionDone, firebreak.ActionOpen
+	if err := (firebreak.ActionItemPatch{Status: &verified}).Apply(&a, t0, "erin"); err == nil ||
+		!strings.Contains(err.Error(), "only a done item") {
+		t.Fatalf("an item in progress was verified: %v", err)
+	}
+	if err := (firebreak.ActionItemPatch{Status: &done}).Apply(&a, t0, "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := (firebreak.ActionItemPatch{Status: &verified}).Apply(&a, t0, "Dave"); err == nil ||
+		!strings.Contains(err.Error(), "other than the owner") || a.Status != firebreak.ActionDone {
+		t.Fatalf("the owner verified their own work: %v (status %s)", err, a.Status)
+	}
+	if err := (firebreak.ActionItemPatch{Status: &verified}).Apply(&a, t0, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	if a.VerifiedBy != "erin" || a.VerifiedAt == nil || !a.VerifiedAt.Equal(t0) {
+		t.Fatalf("verified by %q at %v", a.VerifiedBy, a.VerifiedAt)
+	}
+	if err := (firebreak.ActionItemPatch{Status: &open}).Apply(&a, t0, "erin"); err != nil || a.VerifiedBy != "" ||
+		a.VerifiedAt != nil {
+		t.Fatalf("reopened item keeps its verification: %+v %v", a, err)
+	}
+	in := firebreak.ActionItemInput{Title: "x", Status: firebreak.ActionVerified}
+	if err := in.Validate(); err == nil {
+		t.Fatal("a new item was created verified")
+	}
+	bad := "ftp://tracker"
+	if err := (firebreak.ActionItemPatch{TrackerURL: &bad}).Apply(&a, t0, "erin"); err == nil ||
+		!strings.Contains(err.Error(), "tracker_url") {
+		t.Fatalf("bad tracker URL accepted: %v", err)
+	}
+	if firebreak.ActionItemDefaultDue(firebreak.SEV1) != 15*24*time.Hour ||
+		firebreak.ActionItemDefaultDue(firebreak.SEV2) != 30*24*time.Hour || firebreak.ActionItemDefaultDue(firebreak.SEV3) != 0 {
+		t.Fatal("default due dates by severity")
 	}
 }
 

@@ -1,6 +1,7 @@
 package firebreak
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -111,9 +112,14 @@ type ActionItem struct {
 	Kind       ActionItemKind   `json:"kind"`
 	Status     ActionItemStatus `json:"status"`
 	Reason     string           `json:"reason,omitempty"` // why not doing
-	CreatedAt  time.Time        `json:"created_at"`
-	UpdatedAt  time.Time        `json:"updated_at"`
-	Version    int64            `json:"version"`
+	// VerifiedBy and VerifiedAt say who checked that the done work has its effect (never the owner).
+	VerifiedBy string     `json:"verified_by,omitempty"`
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+	// TrackerURL links the item in an external tracker (Jira, GitHub, Linear ...).
+	TrackerURL string    `json:"tracker_url,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Version    int64     `json:"version"`
 }
 
 // ActionItemInput creates an action item; ActionItemPatch changes one.
@@ -125,6 +131,20 @@ type ActionItemInput struct {
 	Kind     ActionItemKind   `json:"kind,omitempty"`
 	Status   ActionItemStatus `json:"status,omitempty"`
 	Reason   string           `json:"reason,omitempty"`
+	// TrackerURL links the item in an external tracker.
+	TrackerURL string `json:"tracker_url,omitempty"`
+}
+
+// ActionItemDefaultDue is how long after it is added an action item of an incident of this severity is due
+// when no due date is given (SEV1 15 days, SEV2 30 days; SEV3 none).
+func ActionItemDefaultDue(sev Severity) time.Duration {
+	switch sev {
+	case SEV1:
+		return 15 * 24 * time.Hour
+	case SEV2:
+		return 30 * 24 * time.Hour
+	}
+	return 0
 }
 
 // Validate checks the input and fills defaults (medium priority, prevent, open).
@@ -142,7 +162,22 @@ func (in *ActionItemInput) Validate() error {
 		in.Status = ActionOpen
 	}
 	validateActionFields(&v, in.Owner, in.DueDate, in.Priority, in.Kind, in.Status, in.Reason)
+	if in.Status == ActionVerified {
+		v.Add("status", "a new item cannot be verified: it is verified once done, by someone other than its owner")
+	}
+	in.TrackerURL = strings.TrimSpace(in.TrackerURL)
+	validateTrackerURL(&v, in.TrackerURL)
 	return v.Err()
+}
+
+func validateTrackerURL(v *Validation, u string) {
+	if u == "" {
+		return
+	}
+	v.Text("tracker_url", u, 2048)
+	if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		v.Add("tracker_url", "must be an http or https URL")
+	}
 }
 
 // ActionItemPatch changes some fields of an action item.
@@ -154,10 +189,13 @@ type ActionItemPatch struct {
 	Kind     *ActionItemKind   `json:"kind,omitempty"`
 	Status   *ActionItemStatus `json:"status,omitempty"`
 	Reason   *string           `json:"reason,omitempty"`
+	// TrackerURL links the item in an external tracker ("" removes the link).
+	TrackerURL *string `json:"tracker_url,omitempty"`
 }
 
-// Apply validates the patch against the item and applies it.
-func (p ActionItemPatch) Apply(a *ActionItem, now time.Time) error {
+// Apply validates the patch against the item and applies it, as actor (a username). An item is verified only
+// once it is done, and only by someone other than its owner: the person who did the work does not sign it off.
+func (p ActionItemPatch) Apply(a *ActionItem, now time.Time, actor string) error {
 	n := *a
 	var v Validation
 	if p.Title != nil {
@@ -184,6 +222,24 @@ func (p ActionItemPatch) Apply(a *ActionItem, now time.Time) error {
 	}
 	if p.Reason != nil {
 		n.Reason = *p.Reason
+	}
+	if p.TrackerURL != nil {
+		n.TrackerURL = strings.TrimSpace(*p.TrackerURL)
+		validateTrackerURL(&v, n.TrackerURL)
+	}
+	switch {
+	case n.Status == ActionVerified && a.Status != ActionVerified:
+		switch {
+		case a.Status != ActionDone:
+			v.Add("status", "only a done item can be verified (it is %s)", a.Status)
+		case strings.EqualFold(strings.TrimSpace(actor), strings.TrimSpace(n.Owner)) || actor == "":
+			v.Add("status", "must be verified by someone other than the owner (%s)", n.Owner)
+		default:
+			at := now.UTC()
+			n.VerifiedBy, n.VerifiedAt = actor, &at
+		}
+	case n.Status != ActionVerified:
+		n.VerifiedBy, n.VerifiedAt = "", nil
 	}
 	validateActionFields(&v, n.Owner, n.DueDate, n.Priority, n.Kind, n.Status, n.Reason)
 	if err := v.Err(); err != nil {

@@ -697,6 +697,27 @@ func TestActionItems(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("events %v\nwant %v", got, want)
 		}
+
+		// Without a due date, a SEV2's item is due in 30 days; its owner cannot verify it, someone else can.
+		c1 := must(s.AddActionItem(alice, inc.ID, firebreak.ActionItemInput{Title: "Floor the consumer count",
+			Owner: "alice", TrackerURL: "https://tracker.example/OPS-12"}))
+		if want := c.Now().AddDate(0, 0, 30).UTC().Format(time.DateOnly); c1.DueDate != want {
+			t.Fatalf("default due date %q, want %q (SEV2: 30 days)", c1.DueDate, want)
+		}
+		must(s.UpdateActionItem(alice, inc.ID, c1.ID, firebreak.ActionItemPatch{Status: ptr(firebreak.ActionDone)}, 0))
+		_, err = s.UpdateActionItem(alice, inc.ID, c1.ID, firebreak.ActionItemPatch{Status: ptr(firebreak.ActionVerified)}, 0)
+		wantField(t, err, "status", "other than the owner")
+		c.Advance(time.Minute)
+		v := must(s.UpdateActionItem(lee, inc.ID, c1.ID, firebreak.ActionItemPatch{Status: ptr(firebreak.ActionVerified)}, 0))
+		stored := must(s.ListActionItems(ctx, inc.ID))[2]
+		if v.VerifiedBy != "lee" || stored.VerifiedBy != "lee" || stored.VerifiedAt == nil ||
+			!stored.VerifiedAt.Equal(c.Now()) || stored.TrackerURL != "https://tracker.example/OPS-12" {
+			t.Fatalf("verified item as stored: %+v", stored)
+		}
+		sev3 := declare(t, s, "minor", firebreak.SEV3)
+		if d := must(s.AddActionItem(alice, sev3.ID, firebreak.ActionItemInput{Title: "x"})).DueDate; d != "" {
+			t.Fatalf("a SEV3 item got a default due date %q", d)
+		}
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	firebreak "github.com/firebreak/firebreak"
 )
@@ -79,12 +80,12 @@ func (s *Store) ListUpdates(ctx context.Context, ref string) ([]firebreak.Status
 }
 
 const actionItemCols = `id, incident_id, title, owner, due_date, priority, kind, status, reason, created_at,
-	updated_at, version`
+	updated_at, version, verified_by, verified_at, tracker_url`
 
 func scanActionItem(r rowScanner) (firebreak.ActionItem, error) {
 	var a firebreak.ActionItem
 	err := r.Scan(&a.ID, &a.IncidentID, &a.Title, &a.Owner, &a.DueDate, &a.Priority, &a.Kind, &a.Status, &a.Reason,
-		tsCol(&a.CreatedAt), tsCol(&a.UpdatedAt), &a.Version)
+		tsCol(&a.CreatedAt), tsCol(&a.UpdatedAt), &a.Version, &a.VerifiedBy, ntsCol(&a.VerifiedAt), &a.TrackerURL)
 	return a, err
 }
 
@@ -108,11 +109,21 @@ func (s *Store) AddActionItem(ctx context.Context, ref string, in firebreak.Acti
 		now := s.clock()
 		a := firebreak.ActionItem{ID: newID(), IncidentID: h.id, Title: in.Title, Owner: in.Owner,
 			DueDate: in.DueDate, Priority: in.Priority, Kind: in.Kind, Status: in.Status, Reason: in.Reason,
-			CreatedAt: now, UpdatedAt: now, Version: 1}
+			TrackerURL: in.TrackerURL, CreatedAt: now, UpdatedAt: now, Version: 1}
+		if a.DueDate == "" { // by the incident's severity: SEV1 15 days, SEV2 30 days
+			var sev firebreak.Severity
+			if err := t.row(`SELECT severity FROM incidents WHERE id = ?`, h.id).Scan(&sev); err != nil {
+				return wrap(err, "add action item")
+			}
+			if d := firebreak.ActionItemDefaultDue(sev); d > 0 {
+				a.DueDate = now.Add(d).UTC().Format(time.DateOnly)
+			}
+		}
 		if _, err := t.exec(`INSERT INTO action_items (`+actionItemCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.IncidentID, a.Title, a.Owner, a.DueDate, a.Priority, a.Kind, a.Status, a.Reason,
-			s.d.ts(a.CreatedAt), s.d.ts(a.UpdatedAt), a.Version); err != nil {
+			s.d.ts(a.CreatedAt), s.d.ts(a.UpdatedAt), a.Version, a.VerifiedBy, s.d.nts(a.VerifiedAt),
+			a.TrackerURL); err != nil {
 			return wrap(err, "insert action item")
 		}
 		ev := firebreak.TimelineEvent{Kind: firebreak.EventActionItemAdded, Actor: actor, OccurredAt: now,
@@ -158,7 +169,7 @@ func (s *Store) UpdateActionItem(ctx context.Context, ref, itemID string, p fire
 		}
 		before := a
 		now := s.clock()
-		if err := p.Apply(&a, now); err != nil {
+		if err := p.Apply(&a, now, actor); err != nil {
 			return err
 		}
 		changes, data := actionItemChanges(before, a)
@@ -167,9 +178,10 @@ func (s *Store) UpdateActionItem(ctx context.Context, ref, itemID string, p fire
 			return nil
 		}
 		if _, err := t.exec(`UPDATE action_items SET title = ?, owner = ?, due_date = ?, priority = ?, kind = ?,
-			status = ?, reason = ?, updated_at = ?, version = ? WHERE id = ?`,
+			status = ?, reason = ?, updated_at = ?, version = ?, verified_by = ?, verified_at = ?, tracker_url = ?
+			WHERE id = ?`,
 			a.Title, a.Owner, a.DueDate, a.Priority, a.Kind, a.Status, a.Reason, s.d.ts(a.UpdatedAt), a.Version,
-			a.ID); err != nil {
+			a.VerifiedBy, s.d.nts(a.VerifiedAt), a.TrackerURL, a.ID); err != nil {
 			return wrap(err, "update action item")
 		}
 		ev := firebreak.TimelineEvent{Kind: firebreak.EventActionItemChanged, Actor: actor, OccurredAt: now,
@@ -212,6 +224,7 @@ func actionItemChanges(a, b firebreak.ActionItem) (changes []string, data map[st
 	field("kind", string(a.Kind), string(b.Kind))
 	field("status", string(a.Status), string(b.Status))
 	field("reason", a.Reason, b.Reason)
+	field("tracker_url", a.TrackerURL, b.TrackerURL)
 	return changes, data
 }
 
