@@ -55,6 +55,10 @@ type IncidentService interface {
 	UpdateIncident(ctx context.Context, ref string, p IncidentPatch, ifVersion int64) (*Incident, error)
 	ChangeStatus(ctx context.Context, ref string, to Status, message string, ifVersion int64) (*Incident, error)
 	AssignRole(ctx context.Context, ref string, role Role, user string, ifVersion int64) (*Incident, error)
+	// AcknowledgeIncident records that a person has taken the incident on: acknowledged_at (which MTTA is measured
+	// to) is set once, with a timeline event; acknowledging again changes nothing. EConflict once the incident is
+	// resolved, closed or cancelled.
+	AcknowledgeIncident(ctx context.Context, ref string, ifVersion int64) (*Incident, error)
 
 	AddTimelineEvent(ctx context.Context, ref string, in TimelineInput) (*TimelineEvent, error)
 	ListTimeline(ctx context.Context, ref string, f TimelineFilter) (*Page[TimelineEvent], error)

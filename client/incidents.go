@@ -93,6 +93,16 @@ func (c *Client) ChangeStatus(ctx context.Context, ref string, to firebreak.Stat
 	return &inc, nil
 }
 
+// AcknowledgeIncident acknowledges an incident (POST /incidents/{id}/ack).
+func (c *Client) AcknowledgeIncident(ctx context.Context, ref string, ifVersion int64) (*firebreak.Incident, error) {
+	var inc firebreak.Incident
+	rq := request{method: http.MethodPost, path: incPath(ref) + "/ack", ifVersion: ifVersion}
+	if _, err := c.do(ctx, rq, &inc); err != nil {
+		return nil, err
+	}
+	return &inc, nil
+}
+
 // AssignRole gives an incident role to a user.
 func (c *Client) AssignRole(ctx context.Context, ref string, role firebreak.Role, user string, ifVersion int64) (*firebreak.Incident, error) {
 	var inc firebreak.Incident

@@ -26,6 +26,7 @@ func (s *Server) routesAPI() {
 	s.api("GET /incidents/{id}", viewer, s.getIncident)
 	s.api("PATCH /incidents/{id}", responder, s.updateIncident)
 	s.api("POST /incidents/{id}/status", responder, s.changeStatus)
+	s.api("POST /incidents/{id}/ack", responder, s.acknowledgeIncident)
 	s.api("POST /incidents/{id}/roles", responder, s.assignRole)
 	// Timeline.
 	s.api("POST /incidents/{id}/timeline", responder, s.addTimelineEvent)

@@ -160,6 +160,20 @@ func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request) {
 	apiRespond(w, http.StatusOK, inc.Version, inc)
 }
 
+func (s *Server) acknowledgeIncident(w http.ResponseWriter, r *http.Request) {
+	version, err := apiIfMatch(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	inc, err := s.cfg.Incidents.AcknowledgeIncident(r.Context(), r.PathValue("id"), version)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	apiRespond(w, http.StatusOK, inc.Version, inc)
+}
+
 // RoleAssignment is the body of POST /incidents/{id}/roles.
 type RoleAssignment struct {
 	Role firebreak.Role `json:"role"`

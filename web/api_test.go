@@ -1085,3 +1085,41 @@ func TestAPISeverities(t *testing.T) {
 		}
 	})
 }
+
+// POST /incidents/{id}/ack: responders acknowledge (once), viewers cannot, a resolved incident is a 409.
+func TestAcknowledgeAPI(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *apiEnv) {
+		ctx := context.Background()
+		inc, err := e.responder.DeclareIncident(ctx, firebreak.DeclareInput{Title: "Checkout errors", Severity: firebreak.SEV1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.asViewer("POST", "/api/v1/incidents/"+inc.Reference+"/ack", "").problem(t, http.StatusForbidden)
+		acked, err := e.responder.AcknowledgeIncident(ctx, inc.Reference, inc.Version)
+		if err != nil || acked.Milestones.AcknowledgedAt == nil {
+			t.Fatalf("ack: %+v %v", acked, err)
+		}
+		again, err := e.responder.AcknowledgeIncident(ctx, inc.Reference, 0)
+		if err != nil || again.Version != acked.Version {
+			t.Fatalf("second ack changed the incident: %+v %v", again, err)
+		}
+		if _, err := e.responder.ChangeStatus(ctx, inc.Reference, firebreak.StatusResolved, "", 0); err != nil {
+			t.Fatal(err)
+		}
+		other, err := e.responder.DeclareIncident(ctx, firebreak.DeclareInput{Title: "Later", Severity: firebreak.SEV3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.responder.ChangeStatus(ctx, other.Reference, firebreak.StatusResolved, "", 0); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.responder.AcknowledgeIncident(ctx, other.Reference, 0)
+		if firebreak.ErrorCode(err) != firebreak.EConflict {
+			t.Fatalf("ack of a resolved incident: %v", err)
+		}
+		_, err = e.responder.AcknowledgeIncident(ctx, "INC-999", 0)
+		if firebreak.ErrorCode(err) != firebreak.ENotFound {
+			t.Fatalf("ack of an unknown incident: %v", err)
+		}
+	})
+}

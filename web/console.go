@@ -55,6 +55,7 @@ func (s *Server) routesConsole() {
 	s.mux.HandleFunc("GET /incidents/{ref}/events", c.authed(firebreak.RoleViewer, c.events))
 	s.mux.HandleFunc("POST /incidents/{ref}/status", c.page(c.authed(firebreak.RoleResponder, c.changeStatus)))
 	s.mux.HandleFunc("POST /incidents/{ref}/severity", c.page(c.authed(firebreak.RoleResponder, c.changeSeverity)))
+	s.mux.HandleFunc("POST /incidents/{ref}/ack", c.page(c.authed(firebreak.RoleResponder, c.acknowledge)))
 	s.mux.HandleFunc("POST /incidents/{ref}/roles", c.page(c.authed(firebreak.RoleResponder, c.assignRole)))
 	s.mux.HandleFunc("POST /incidents/{ref}/notes", c.page(c.authed(firebreak.RoleResponder, c.addNote)))
 	s.mux.HandleFunc("POST /incidents/{ref}/updates", c.page(c.authed(firebreak.RoleResponder, c.postUpdate)))

@@ -545,6 +545,15 @@ func (c *console) changeSeverity(w http.ResponseWriter, r *http.Request, v viewe
 	seeOther(w, r, incidentURL(inc, ""))
 }
 
+func (c *console) acknowledge(w http.ResponseWriter, r *http.Request, v viewer) {
+	inc, err := c.s.cfg.Incidents.AcknowledgeIncident(r.Context(), r.PathValue("ref"), 0)
+	if err != nil {
+		c.actionFailed(w, r, v, "ack", err)
+		return
+	}
+	seeOther(w, r, incidentURL(inc, ""))
+}
+
 func (c *console) assignRole(w http.ResponseWriter, r *http.Request, v viewer) {
 	role := firebreak.Role(r.PostFormValue("role"))
 	user := strings.TrimSpace(r.PostFormValue("user"))

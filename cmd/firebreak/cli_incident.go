@@ -23,7 +23,7 @@ func newIncidentCmd() *cobra.Command {
 and the API token FIREBREAK_TOKEN; --url and --token override them. Incidents are named INC-7, 7 or their id.
 --json prints the API's JSON instead of human output.`
 	f.bind(cmd)
-	cmd.AddCommand(newIncidentDeclareCmd(f), newIncidentListCmd(f), newIncidentShowCmd(f),
+	cmd.AddCommand(newIncidentDeclareCmd(f), newIncidentListCmd(f), newIncidentShowCmd(f), newIncidentAckCmd(f),
 		newIncidentStatusCmd(f), newIncidentAssignCmd(f), newIncidentNoteCmd(f), newIncidentUpdateCmd(f),
 		newIncidentResolveCmd(f), newIncidentTimelineCmd(f))
 	return cmd
@@ -427,6 +427,27 @@ func newIncidentResolveCmd(f *apiFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "resolution summary (shown on the timeline)")
 	return cmd
+}
+
+func newIncidentAckCmd(f *apiFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:     "ack INC-7",
+		Short:   "Acknowledge an incident: you have taken it on (sets acknowledged_at once)",
+		Example: `  firebreak incident ack INC-7`,
+		Args:    exactArgs("an incident"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			inc, err := f.client().AcknowledgeIncident(cmd.Context(), args[0], 0)
+			if err != nil {
+				return apiError(err)
+			}
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), inc)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Acknowledged %s at %s: %s\n", inc.Reference,
+				fmtTime(*inc.Milestones.AcknowledgedAt), inc.Title)
+			return nil
+		},
+	}
 }
 
 func newIncidentAssignCmd(f *apiFlags) *cobra.Command {

@@ -203,6 +203,14 @@ func TestIncidentCommands(t *testing.T) {
 		t.Errorf("update --json = %+v", up)
 	}
 
+	out = s.ok(t, "incident", "ack", "INC-1")
+	matches(t, out, `^Acknowledged INC-1 at .+: Checkout failing\n$`)
+	var acked firebreak.Incident
+	s.jsonOut(t, &acked, "incident", "ack", "INC-1")
+	if acked.Milestones.AcknowledgedAt == nil {
+		t.Errorf("ack --json = %+v", acked.Milestones)
+	}
+
 	out = s.ok(t, "incident", "resolve", "INC-1", "-m", "error rate normal")
 	matches(t, out, `^Resolved INC-1: Checkout failing \(impact \d+s\)\n$`)
 	s.jsonOut(t, &inc, "incident", "resolve", "INC-2")
