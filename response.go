@@ -135,6 +135,25 @@ type ActionItemInput struct {
 	TrackerURL string `json:"tracker_url,omitempty"`
 }
 
+// ActionItemFilter selects action items across incidents: the follow-up list. Overdue items are open or in
+// progress with a due date before today (UTC).
+type ActionItemFilter struct {
+	Owner   string
+	Status  []ActionItemStatus
+	Overdue bool
+	Limit   int
+	Cursor  string
+}
+
+// FollowUp is an action item with its incident, as the follow-up list shows it.
+type FollowUp struct {
+	ActionItem
+	IncidentRef   string   `json:"incident_ref"`
+	IncidentTitle string   `json:"incident_title"`
+	Severity      Severity `json:"severity"`
+	Overdue       bool     `json:"overdue"`
+}
+
 // ActionItemDefaultDue is how long after it is added an action item of an incident of this severity is due
 // when no due date is given (SEV1 15 days, SEV2 30 days; SEV3 none).
 func ActionItemDefaultDue(sev Severity) time.Duration {

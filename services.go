@@ -70,6 +70,8 @@ type IncidentService interface {
 	AddActionItem(ctx context.Context, ref string, in ActionItemInput) (*ActionItem, error)
 	UpdateActionItem(ctx context.Context, ref, itemID string, p ActionItemPatch, ifVersion int64) (*ActionItem, error)
 	ListActionItems(ctx context.Context, ref string) ([]ActionItem, error)
+	// ListFollowUps lists action items across incidents, the ones due soonest first (no due date last).
+	ListFollowUps(ctx context.Context, f ActionItemFilter) (*Page[FollowUp], error)
 }
 
 // ServiceFilter pages through the catalog in slug order.

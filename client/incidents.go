@@ -223,3 +223,24 @@ func (c *Client) GetActionItem(ctx context.Context, ref, itemID string) (*firebr
 func (c *Client) ListActionItems(ctx context.Context, ref string) ([]firebreak.ActionItem, error) {
 	return all[firebreak.ActionItem](ctx, c, incPath(ref)+"/action-items")
 }
+
+// ListFollowUps reads one page of action items across incidents (GET /action-items).
+func (c *Client) ListFollowUps(ctx context.Context, f firebreak.ActionItemFilter) (*firebreak.Page[firebreak.FollowUp],
+	error) {
+	q := url.Values{}
+	if f.Owner != "" {
+		q.Set("owner", f.Owner)
+	}
+	for _, st := range f.Status {
+		q.Add("status", string(st))
+	}
+	if f.Overdue {
+		q.Set("overdue", "true")
+	}
+	setPage(q, f.Limit, f.Cursor)
+	var p firebreak.Page[firebreak.FollowUp]
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/action-items", query: q}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}

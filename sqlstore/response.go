@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -250,4 +252,92 @@ func (s *Store) ListActionItems(ctx context.Context, ref string) ([]firebreak.Ac
 		out = append(out, a)
 	}
 	return out, wrap(rows.Err(), "list action items")
+}
+
+// ListFollowUps lists action items across incidents, due soonest first (items without a due date last), paged by
+// offset.
+func (s *Store) ListFollowUps(ctx context.Context, f firebreak.ActionItemFilter) (*firebreak.Page[firebreak.FollowUp],
+	error) {
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	offset := 0
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "f|"))
+		if err != nil || !strings.HasPrefix(c, "f|") || n < 0 {
+			return nil, badCursor()
+		}
+		offset = n
+	}
+	var v firebreak.Validation
+	var where []string
+	var args []any
+	if o := strings.TrimSpace(f.Owner); o != "" {
+		where = append(where, `a.owner = ?`)
+		args = append(args, o)
+	}
+	for _, st := range f.Status {
+		if !slices.Contains(firebreak.ActionItemStatuses, st) {
+			v.Add("status", "unknown status %q", st)
+		}
+	}
+	if len(f.Status) > 0 {
+		where = append(where, `a.status IN (`+placeholders(len(f.Status))+`)`)
+		args = append(args, anys(f.Status)...)
+	}
+	today := s.clock().UTC().Format(time.DateOnly)
+	if f.Overdue {
+		where = append(where, `a.status IN (?, ?) AND a.due_date <> '' AND a.due_date < ?`)
+		args = append(args, string(firebreak.ActionOpen), string(firebreak.ActionInProgress), today)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	cols := strings.ReplaceAll(actionItemCols, "\n\t", " ")
+	var qual []string
+	for _, c := range strings.Split(cols, ",") {
+		qual = append(qual, "a."+strings.TrimSpace(c))
+	}
+	args = append(args, limit+1, offset)
+	rows, err := s.read(ctx).query(`SELECT `+strings.Join(qual, ", ")+`, i.number, i.title, i.severity
+		FROM action_items a JOIN incidents i ON i.id = a.incident_id`+cond+`
+		ORDER BY CASE WHEN a.due_date = '' THEN 1 ELSE 0 END, a.due_date, a.created_at, a.id LIMIT ? OFFSET ?`,
+		args...)
+	if err != nil {
+		return nil, wrap(err, "list follow-ups")
+	}
+	defer rows.Close()
+	items := []firebreak.FollowUp{}
+	for rows.Next() {
+		var fu firebreak.FollowUp
+		var number int64
+		a := &fu.ActionItem
+		if err := rows.Scan(&a.ID, &a.IncidentID, &a.Title, &a.Owner, &a.DueDate, &a.Priority, &a.Kind, &a.Status,
+			&a.Reason, tsCol(&a.CreatedAt), tsCol(&a.UpdatedAt), &a.Version, &a.VerifiedBy, ntsCol(&a.VerifiedAt),
+			&a.TrackerURL, &number, &fu.IncidentTitle, &fu.Severity); err != nil {
+			return nil, wrap(err, "list follow-ups")
+		}
+		fu.IncidentRef = firebreak.IncidentRef(number)
+		fu.Overdue = (a.Status == firebreak.ActionOpen || a.Status == firebreak.ActionInProgress) && a.DueDate != "" &&
+			a.DueDate < today
+		items = append(items, fu)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "list follow-ups")
+	}
+	page := &firebreak.Page[firebreak.FollowUp]{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		page.NextCursor = encodeCursor("f|" + strconv.Itoa(offset+limit))
+	}
+	return page, nil
 }

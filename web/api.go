@@ -41,6 +41,7 @@ func (s *Server) routesAPI() {
 	// Action items.
 	s.api("POST /incidents/{id}/action-items", responder, s.addActionItem)
 	s.api("GET /incidents/{id}/action-items", viewer, s.listActionItems)
+	s.api("GET /action-items", viewer, s.listFollowUps)
 	s.api("GET /incidents/{id}/action-items/{item}", viewer, s.getActionItem)
 	s.api("PATCH /incidents/{id}/action-items/{item}", responder, s.updateActionItem)
 	// Service catalog.

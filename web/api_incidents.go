@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -391,6 +392,35 @@ func (s *Server) findActionItem(ctx context.Context, ref, id string) (*firebreak
 		}
 	}
 	return nil, firebreak.Errorf(firebreak.ENotFound, "action item %q not found on %s", id, ref)
+}
+
+func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request) {
+	q := newAPIQuery(r, "owner", "status", "overdue", "limit", "cursor")
+	f := firebreak.ActionItemFilter{Owner: q.str("owner"), Limit: q.limit(), Cursor: q.str("cursor")}
+	for _, st := range q.list("status") {
+		if !slices.Contains(firebreak.ActionItemStatuses, firebreak.ActionItemStatus(st)) {
+			q.v.Add("status", "must be open, in_progress, done, verified or not_doing")
+			break
+		}
+		f.Status = append(f.Status, firebreak.ActionItemStatus(st))
+	}
+	switch q.str("overdue") {
+	case "", "false":
+	case "true":
+		f.Overdue = true
+	default:
+		q.v.Add("overdue", "must be true or false")
+	}
+	if err := q.err(); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	p, err := s.cfg.Incidents.ListFollowUps(r.Context(), f)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiPageOf(p))
 }
 
 func (s *Server) listActionItems(w http.ResponseWriter, r *http.Request) {

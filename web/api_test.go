@@ -1123,3 +1123,35 @@ func TestAcknowledgeAPI(t *testing.T) {
 		}
 	})
 }
+
+// GET /action-items: the follow-up list across incidents, through the client; bad filters name their parameter.
+func TestFollowUpsAPI(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *apiEnv) {
+		ctx := context.Background()
+		inc, err := e.responder.DeclareIncident(ctx, firebreak.DeclareInput{Title: "Checkout errors", Severity: firebreak.SEV2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		past := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+		late, err := e.responder.AddActionItem(ctx, inc.Reference, firebreak.ActionItemInput{Title: "Add a floor",
+			Owner: "bob", DueDate: past})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.responder.AddActionItem(ctx, inc.Reference, firebreak.ActionItemInput{Title: "Runbook"}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.viewer.ListFollowUps(ctx, firebreak.ActionItemFilter{Overdue: true})
+		if err != nil || len(p.Items) != 1 || p.Items[0].ID != late.ID || !p.Items[0].Overdue ||
+			p.Items[0].IncidentRef != inc.Reference {
+			t.Fatalf("overdue follow-ups: %+v %v", p, err)
+		}
+		all, err := e.viewer.ListFollowUps(ctx, firebreak.ActionItemFilter{})
+		if err != nil || len(all.Items) != 2 || all.Items[1].DueDate == "" {
+			t.Fatalf("follow-ups (the SEV2 default due date fills the second): %+v %v", all, err)
+		}
+		fieldNamed(t, e.asViewer("GET", "/api/v1/action-items?overdue=soon", "").problem(t, 422), "overdue")
+		fieldNamed(t, e.asViewer("GET", "/api/v1/action-items?status=lost", "").problem(t, 422), "status")
+		e.do("GET", "/api/v1/action-items", "", "").problem(t, http.StatusUnauthorized)
+	})
+}

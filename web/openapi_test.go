@@ -199,7 +199,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Integration": firebreak.Integration{}, "IntegrationInput": firebreak.IntegrationInput{},
 		"IntegrationCreated": web.IntegrationCreated{}, "IntegrationSnippets": web.IntegrationSnippets{},
 		"Alert": firebreak.Alert{}, "AlertLink": firebreak.AlertLink{}, "IntakeResult": web.IntakeResult{},
-		"SearchHit": firebreak.SearchHit{}, "Span": firebreak.Span{},
+		"SearchHit": firebreak.SearchHit{}, "Span": firebreak.Span{}, "FollowUp": firebreak.FollowUp{},
 		"RoutingPolicy": firebreak.RoutingPolicy{}, "RoutingRule": firebreak.RoutingRule{},
 	} {
 		s := d.Components.Schemas[name]
@@ -224,6 +224,10 @@ func jsonFields(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct { // flattened, as encoding/json does
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}

@@ -261,6 +261,19 @@ func TestIncidentCommands(t *testing.T) {
 		t.Errorf("show --json = incident %s, %d of %d events, %d updates, %d action items", view.Incident.Reference,
 			len(view.Timeline), view.Events, len(view.Updates), len(view.ActionItems))
 	}
+
+	// The follow-up list across incidents; nothing is overdue yet (due in 2030).
+	out = s.ok(t, "follow-ups")
+	contains(t, out, "DUE", "2030-01-31", "Platform Team", "Add a circuit breaker to payments", "INC-1", "SEV1")
+	contains(t, s.ok(t, "follow-ups", "--overdue"), "No action items.")
+	var fus firebreak.Page[firebreak.FollowUp]
+	s.jsonOut(t, &fus, "action-items", "--owner", "Platform Team", "--status", "open")
+	if len(fus.Items) != 1 || fus.Items[0].IncidentRef != "INC-1" || fus.Items[0].Overdue {
+		t.Errorf("follow-ups --json = %+v", fus.Items)
+	}
+	if _, err := s.cli(t, "follow-ups", "--status", "lost"); err == nil || !strings.Contains(err.Error(), "--status") {
+		t.Errorf("bad status: %v", err)
+	}
 }
 
 func TestServiceCommands(t *testing.T) {

@@ -11,7 +11,7 @@ func addClientCommands(root *cobra.Command) {
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(cmd, err) })
 	root.AddCommand(newIncidentCmd(), newServiceCmd(), newAdminCmd(), newWhoamiCmd(), newBenchCmd())
 	root.AddCommand(newIntegrationCmd(), newAlertCmd(), newChangeCmd(), newRoutingCmd(), newMaintenanceCmd())
-	root.AddCommand(newProbeCmd())
+	root.AddCommand(newProbeCmd(), newFollowUpsCmd())
 	root.AddCommand(newTeamCmd(), newScheduleCmd()) // cli_oncall.go
 	root.AddCommand(newMetricsCmd())
 	root.AddCommand(newSearchCmd()) // cli_search.go
