@@ -278,3 +278,20 @@ func splitList(vals []string) []string {
 	}
 	return out
 }
+
+// listPages reads one page of a list (list reads the page at *cursor), or with all every page, and returns the
+// items (never nil) and the cursor after them.
+func listPages[T any](all bool, cursor *string, list func() (*firebreak.Page[T], error)) ([]T, string, error) {
+	items := []T{}
+	for {
+		p, err := list()
+		if err != nil {
+			return nil, "", apiError(err)
+		}
+		items = append(items, p.Items...)
+		if !all || p.NextCursor == "" {
+			return items, p.NextCursor, nil
+		}
+		*cursor = p.NextCursor
+	}
+}

@@ -190,19 +190,11 @@ func newAlertListCmd(f *apiFlags) *cobra.Command {
 				filter.Limit = firebreak.MaxLimit
 			}
 			c := f.client()
-			items := []firebreak.Alert{}
-			next := ""
-			for {
-				p, err := c.ListAlerts(cmd.Context(), filter)
-				if err != nil {
-					return apiError(err)
-				}
-				items = append(items, p.Items...)
-				next = p.NextCursor
-				if !all || next == "" {
-					break
-				}
-				filter.Cursor = next
+			items, next, err := listPages(all, &filter.Cursor, func() (*firebreak.Page[firebreak.Alert], error) {
+				return c.ListAlerts(cmd.Context(), filter)
+			})
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {

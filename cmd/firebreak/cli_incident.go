@@ -118,22 +118,11 @@ func newIncidentListCmd(f *apiFlags) *cobra.Command {
 				filter.Limit = firebreak.MaxLimit
 			}
 			c := f.client()
-			var items []firebreak.Incident
-			next := ""
-			for {
-				p, err := c.ListIncidents(cmd.Context(), filter)
-				if err != nil {
-					return apiError(err)
-				}
-				items = append(items, p.Items...)
-				next = p.NextCursor
-				if !all || next == "" {
-					break
-				}
-				filter.Cursor = next
-			}
-			if items == nil {
-				items = []firebreak.Incident{}
+			items, next, err := listPages(all, &filter.Cursor, func() (*firebreak.Page[firebreak.Incident], error) {
+				return c.ListIncidents(cmd.Context(), filter)
+			})
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {

@@ -133,19 +133,11 @@ func newMaintenanceListCmd(f *apiFlags) *cobra.Command {
 				filter.Limit = firebreak.MaxLimit
 			}
 			c := f.client()
-			items := []firebreak.MaintenanceWindow{}
-			next := ""
-			for {
-				p, err := c.ListMaintenance(cmd.Context(), filter)
-				if err != nil {
-					return apiError(err)
-				}
-				items = append(items, p.Items...)
-				next = p.NextCursor
-				if !all || next == "" {
-					break
-				}
-				filter.Cursor = next
+			items, next, err := listPages(all, &filter.Cursor, func() (*firebreak.Page[firebreak.MaintenanceWindow], error) {
+				return c.ListMaintenance(cmd.Context(), filter)
+			})
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if f.json {
