@@ -33,7 +33,9 @@ type Channel struct {
 	HasSecret bool        `json:"has_secret"`        // webhook: a signing secret is set (never returned)
 	Enabled   bool        `json:"enabled"`
 	Services  []string    `json:"services"` // slugs of the services announcing to it
-	CreatedAt time.Time   `json:"created_at"`
+	// User owns a personal channel: one of that user's contact methods, used to page them. Empty: shared.
+	User      string    `json:"user,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // ChannelInput creates a channel.
@@ -44,6 +46,8 @@ type ChannelInput struct {
 	Address string      `json:"address,omitempty"`
 	Secret  string      `json:"secret,omitempty"`
 	Enabled *bool       `json:"enabled,omitempty"` // default true
+	// User makes it a contact method of that user (a username); empty: a shared channel.
+	User string `json:"user,omitempty"`
 }
 
 // ChannelPatch changes some fields of a channel (the kind is permanent).

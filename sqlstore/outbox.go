@@ -72,7 +72,8 @@ func (o *outboxSettings) get() (string, map[firebreak.Severity]time.Duration) {
 
 // --- channels --------------------------------------------------------------------------------------------------
 
-const channelCols = `c.id, c.kind, c.name, c.url, c.address, c.secret, c.dest_key, c.enabled, c.created_at`
+const channelCols = `c.id, c.kind, c.name, c.url, c.address, c.secret, c.dest_key, c.enabled, c.created_at,
+	COALESCE((SELECT u.username FROM users u WHERE u.id = c.user_id), '')`
 
 type channelRow struct {
 	firebreak.Channel
@@ -82,7 +83,7 @@ type channelRow struct {
 func scanChannel(r rowScanner) (*channelRow, error) {
 	var c channelRow
 	if err := r.Scan(&c.ID, &c.Kind, &c.Name, &c.URL, &c.Address, &c.secret, &c.destKey, &c.Enabled,
-		tsCol(&c.CreatedAt)); err != nil {
+		tsCol(&c.CreatedAt), &c.User); err != nil {
 		return nil, err
 	}
 	c.HasSecret = c.secret != ""
@@ -152,9 +153,18 @@ func (s *Store) CreateChannel(ctx context.Context, in firebreak.ChannelInput) (*
 		Enabled: in.Enabled == nil || *in.Enabled, Services: []string{}, CreatedAt: s.clock()}, secret: in.Secret}
 	c.destKey = c.dest().Key()
 	err := s.write(ctx, func(t *txn) error {
-		_, err := t.exec(`INSERT INTO channels (id, kind, name, url, address, secret, dest_key, enabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Kind, c.Name, c.URL, c.Address, c.secret, c.destKey,
-			c.Enabled, s.d.ts(c.CreatedAt))
+		var userID any
+		if u := strings.TrimSpace(in.User); u != "" {
+			ids, err := t.userIDs("user", []string{u})
+			if err != nil {
+				return err
+			}
+			userID = ids[u]
+			c.User = u
+		}
+		_, err := t.exec(`INSERT INTO channels (id, kind, name, url, address, secret, dest_key, enabled, created_at,
+			user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.Kind, c.Name, c.URL, c.Address, c.secret,
+			c.destKey, c.Enabled, s.d.ts(c.CreatedAt), userID)
 		if isUniqueViolation(err) {
 			return firebreak.Errorf(firebreak.EConflict, "a channel named %q already exists", c.Name)
 		}
@@ -282,6 +292,25 @@ func (s *Store) DeleteChannel(ctx context.Context, ref string) error {
 		}
 		return nil
 	})
+}
+
+// userChannelIDs lists the enabled contact methods (personal channels) of a user, by user ID, oldest first.
+func (x q) userChannelIDs(userID string) ([]string, error) {
+	rows, err := x.query(`SELECT id FROM channels WHERE user_id = ? AND enabled = ? ORDER BY created_at, id`,
+		userID, true)
+	if err != nil {
+		return nil, wrap(err, "list contact methods")
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap(err, "list contact methods")
+		}
+		ids = append(ids, id)
+	}
+	return ids, wrap(rows.Err(), "list contact methods")
 }
 
 // setServiceChannels replaces a service's announcement channels (given by id or name).
