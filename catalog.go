@@ -8,17 +8,22 @@ import (
 
 // Service is a component of the system that incidents affect.
 type Service struct {
-	ID          string    `json:"id"`
-	Slug        string    `json:"slug"`
-	Name        string    `json:"name"`
-	OwnerTeam   string    `json:"owner_team"`
-	Tier        int       `json:"tier"` // 1 (most critical) to 3
-	Description string    `json:"description"`
-	RunbookURL  string    `json:"runbook_url"`
-	DependsOn   []string  `json:"depends_on"` // slugs
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Version     int64     `json:"version"`
+	ID          string   `json:"id"`
+	Slug        string   `json:"slug"`
+	Name        string   `json:"name"`
+	OwnerTeam   string   `json:"owner_team"`
+	Tier        int      `json:"tier"` // 1 (most critical) to 3
+	Description string   `json:"description"`
+	RunbookURL  string   `json:"runbook_url"`
+	DependsOn   []string `json:"depends_on"` // slugs
+	// EscalationPolicy is the name of the escalation policy that pages people for the service's incidents.
+	EscalationPolicy string    `json:"escalation_policy,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	Version          int64     `json:"version"`
+
+	// ArchitectureChangedAt is when the service's architecture last changed: runbooks reviewed before it are stale.
+	ArchitectureChangedAt *time.Time `json:"architecture_changed_at"`
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,48}[a-z0-9])?$`)
@@ -62,8 +67,12 @@ type ServicePatch struct {
 	Description *string   `json:"description,omitempty"`
 	RunbookURL  *string   `json:"runbook_url,omitempty"`
 	DependsOn   *[]string `json:"depends_on,omitempty"`
+	// ArchitectureChangedAt records an architecture change (not in the future); runbooks reviewed before it are stale.
+	ArchitectureChangedAt *time.Time `json:"architecture_changed_at,omitempty"`
 	// Channels replaces the service's announcement channels (ids or names); it does not change the version.
 	Channels *[]string `json:"channels,omitempty"`
+	// EscalationPolicy attaches an escalation policy (its name or id; "" detaches it).
+	EscalationPolicy *string `json:"escalation_policy,omitempty"`
 }
 
 // Apply validates the patch against s and applies it.
@@ -88,6 +97,13 @@ func (p ServicePatch) Apply(s *Service, now time.Time) error {
 		n.DependsOn = append([]string{}, (*p.DependsOn)...)
 	}
 	var v Validation
+	if a := p.ArchitectureChangedAt; a != nil {
+		t := a.UTC().Truncate(time.Microsecond)
+		n.ArchitectureChangedAt = &t
+		if t.After(now.Add(time.Minute)) {
+			v.Add("architecture_changed_at", "must not be in the future")
+		}
+	}
 	if n.Name == "" {
 		v.Add("name", "is required")
 	}

@@ -156,3 +156,35 @@ type ChannelService interface {
 	// RetryNotification requeues a dead notification (same id: receivers still deduplicate).
 	RetryNotification(ctx context.Context, id string) (*Notification, error)
 }
+
+// AckLink is a one-click acknowledgement link as its page shows it: the incident, who received the link, until
+// when it works and whether it was used. The link's secret is never stored (only its hash).
+type AckLink struct {
+	Incident       string     `json:"incident"`
+	Title          string     `json:"title"`
+	Severity       Severity   `json:"severity"`
+	Status         Status     `json:"status"`
+	Recipient      string     `json:"recipient"` // a username, or "channel <name>" for a shared channel
+	ExpiresAt      time.Time  `json:"expires_at"`
+	Expired        bool       `json:"expired"`
+	UsedAt         *time.Time `json:"used_at,omitempty"`
+	UsedBy         string     `json:"used_by,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+}
+
+// ContactService keeps users' contact methods: channels owned by a user, used to page them.
+type ContactService interface {
+	ListContactMethods(ctx context.Context, username string) ([]Channel, error)
+	// AddContactMethod creates a channel owned by the user (named after the user and kind when unnamed).
+	AddContactMethod(ctx context.Context, username string, in ChannelInput) (*Channel, error)
+	// ContactMethod reads one of the user's contact methods (ENotFound when it is not theirs).
+	ContactMethod(ctx context.Context, username, ref string) (*Channel, error)
+}
+
+// AckLinkService uses the one-click acknowledgement links sent in notifications.
+type AckLinkService interface {
+	// AckLink describes a link without using it; ENotFound for an unknown (or forged) one.
+	AckLink(ctx context.Context, secret string) (*AckLink, error)
+	// AcknowledgeByLink uses a link once: ENotFound unknown, EGone expired, EConflict used already.
+	AcknowledgeByLink(ctx context.Context, secret string) (*AckLink, error)
+}

@@ -20,6 +20,7 @@ const (
 	EUnauthorized       = "unauthorized"        // 401
 	EForbidden          = "forbidden"           // 403
 	ETooLarge           = "too_large"           // 413
+	EGone               = "gone"                // 410: it existed but is no longer usable (an expired link)
 	EInternal           = "internal"            // 500: details are logged, never shown
 )
 

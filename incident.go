@@ -204,6 +204,7 @@ type Incident struct {
 	Services   []string        `json:"services"`
 	Roles      map[Role]string `json:"roles"`
 	Milestones Milestones      `json:"milestones"`
+	Tags       []string        `json:"tags"` // labels for the knowledge base (tags.go)
 	CreatedBy  string          `json:"created_by"`
 	CreatedAt  time.Time       `json:"created_at"`
 	UpdatedAt  time.Time       `json:"updated_at"`
@@ -250,6 +251,8 @@ type DeclareInput struct {
 	DetectedAt      *time.Time `json:"detected_at,omitempty"`
 	// DeclaredAt backdates the declaration (demo data and imports); empty means now.
 	DeclaredAt *time.Time `json:"declared_at,omitempty"`
+	// Tags label the incident (lowercase letters, digits, hyphens).
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Validate checks the input and fills defaults.
@@ -268,6 +271,7 @@ func (in *DeclareInput) Validate() error {
 		v.Add("status", "a new incident starts in detected, investigating, identified or mitigating")
 	}
 	validateServiceRefs(&v, "services", in.Services)
+	in.Tags = NormalizeTags(&v, "tags", in.Tags)
 	for r, u := range in.Roles {
 		if !r.Valid() {
 			v.Add("roles", "unknown role %q (commander, tech_lead, comms_lead)", r)
@@ -320,6 +324,8 @@ type IncidentPatch struct {
 	Milestones map[string]*time.Time `json:"milestones,omitempty"`
 	// Reason explains a change (shown on the timeline).
 	Reason string `json:"reason,omitempty"`
+	// Tags replaces the incident's tags.
+	Tags *[]string `json:"tags,omitempty"`
 }
 
 // Validate checks the patch.
@@ -339,6 +345,10 @@ func (p *IncidentPatch) Validate() error {
 	if p.Services != nil {
 		validateServiceRefs(&v, "services", *p.Services)
 	}
+	if p.Tags != nil {
+		tags := NormalizeTags(&v, "tags", *p.Tags)
+		p.Tags = &tags
+	}
 	var m Milestones
 	for name := range p.Milestones {
 		if m.Field(name) == nil {
@@ -351,5 +361,6 @@ func (p *IncidentPatch) Validate() error {
 
 // Empty reports whether the patch changes nothing.
 func (p *IncidentPatch) Empty() bool {
-	return p.Title == nil && p.Summary == nil && p.Severity == nil && p.Services == nil && len(p.Milestones) == 0
+	return p.Title == nil && p.Summary == nil && p.Severity == nil && p.Services == nil && len(p.Milestones) == 0 &&
+		p.Tags == nil
 }

@@ -17,6 +17,20 @@ type MetricsIncident struct {
 	Teams      []string   `json:"teams"` // owner teams of Services, distinct, in service order; "" is left out
 	Milestones Milestones `json:"milestones"`
 	CreatedAt  time.Time  `json:"created_at"`
+	// PostmortemPublishedAt is when its post-mortem was published (nil: none, or not published).
+	PostmortemPublishedAt *time.Time `json:"postmortem_published_at,omitempty"`
+}
+
+// MetricsActionItem is what the follow-through metrics need of one action item.
+type MetricsActionItem struct {
+	ID             string           `json:"id"`
+	IncidentID     string           `json:"incident_id"`
+	IncidentStatus Status           `json:"incident_status"`
+	Severity       Severity         `json:"severity"`
+	Services       []string         `json:"services"`
+	Status         ActionItemStatus `json:"status"`
+	DueDate        string           `json:"due_date"`
+	DoneAt         *time.Time       `json:"done_at,omitempty"`
 }
 
 // MetricsIncidentOf turns an incident into the metrics view (without teams).
@@ -34,6 +48,9 @@ type MetricsService interface {
 	// OverdueActionItems counts action items by priority that are open or in progress with a due date before
 	// asOf's UTC date.
 	OverdueActionItems(ctx context.Context, asOf time.Time) (map[Priority]int, error)
+	// ActionItemsForMetrics returns every action item with a due date on or before through's UTC date, with its
+	// incident's severity, status and services.
+	ActionItemsForMetrics(ctx context.Context, through time.Time) ([]MetricsActionItem, error)
 }
 
 // MetricsQuery selects the incidents of a metrics report and how they are grouped.

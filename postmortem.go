@@ -274,8 +274,10 @@ type Postmortem struct {
 	Lint        []LintFinding  `json:"lint"`
 	Overrides   []LintOverride `json:"lint_overrides"`
 	FollowUpAt  *time.Time     `json:"follow_up_at"`
-	PublishedAt *time.Time     `json:"published_at"`
-	ClosedAt    *time.Time     `json:"closed_at"`
+	// FollowUpRemindedAt is when the last follow-up review reminder was sent (see FollowThroughPolicy).
+	FollowUpRemindedAt *time.Time `json:"follow_up_reminded_at,omitempty"`
+	PublishedAt        *time.Time `json:"published_at"`
+	ClosedAt           *time.Time `json:"closed_at"`
 	// FollowUpNotes are the notes of the follow-up review that closed the post-mortem.
 	FollowUpNotes string    `json:"follow_up_notes,omitempty"`
 	CreatedBy     string    `json:"created_by"`

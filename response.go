@@ -116,10 +116,18 @@ type ActionItem struct {
 	VerifiedBy string     `json:"verified_by,omitempty"`
 	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 	// TrackerURL links the item in an external tracker (Jira, GitHub, Linear ...).
-	TrackerURL string    `json:"tracker_url,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	Version    int64     `json:"version"`
+	TrackerURL string `json:"tracker_url,omitempty"`
+	// DoneAt is when the item was last marked done (kept when it is verified; cleared when it is reopened).
+	DoneAt *time.Time `json:"done_at,omitempty"`
+	// RemindedAt is when the last overdue reminder was sent (to the owner's contact methods and, later, the
+	// owner's teams; with none, the follow-up list shows it); Reminders counts them; TeamRemindedAt is when one
+	// last went to the owner's teams too.
+	RemindedAt     *time.Time `json:"reminded_at,omitempty"`
+	Reminders      int        `json:"reminders,omitempty"`
+	TeamRemindedAt *time.Time `json:"team_reminded_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	Version        int64      `json:"version"`
 }
 
 // ActionItemInput creates an action item; ActionItemPatch changes one.
@@ -259,6 +267,13 @@ func (p ActionItemPatch) Apply(a *ActionItem, now time.Time, actor string) error
 		}
 	case n.Status != ActionVerified:
 		n.VerifiedBy, n.VerifiedAt = "", nil
+	}
+	switch {
+	case n.Status == ActionDone && a.Status != ActionDone && a.Status != ActionVerified:
+		at := now.UTC()
+		n.DoneAt = &at
+	case n.Status != ActionDone && n.Status != ActionVerified:
+		n.DoneAt = nil
 	}
 	validateActionFields(&v, n.Owner, n.DueDate, n.Priority, n.Kind, n.Status, n.Reason)
 	if err := v.Err(); err != nil {

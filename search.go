@@ -16,18 +16,23 @@ import (
 const (
 	SearchKindIncident   = "incident"
 	SearchKindPostmortem = "postmortem" // a post-mortem (its sections, indexed on every save)
+	SearchKindRunbook    = "runbook"    // a runbook (title and Markdown body); it belongs to no incident
 )
 
 // SearchKinds lists the kinds a SearchQuery may select.
-var SearchKinds = []string{SearchKindIncident, SearchKindPostmortem}
+var SearchKinds = []string{SearchKindIncident, SearchKindPostmortem, SearchKindRunbook}
 
 // SearchQuery selects documents. Q is what a person typed (see ParseSearchQuery for the syntax); the other
 // fields filter on the incident the document belongs to. Since and Until bound its declared_at: [Since, Until).
+// Categories keeps incidents whose post-mortem has a contributing factor of one of the categories; Tags keeps
+// incidents with one of the tags.
 type SearchQuery struct {
 	Q          string
 	Services   []string
 	Severities []Severity
 	Kinds      []string
+	Categories []FishboneCategory
+	Tags       []string
 	Since      *time.Time
 	Until      *time.Time
 	Limit      int
@@ -55,6 +60,7 @@ type SearchHit struct {
 	Severity   Severity   `json:"severity"`
 	Status     Status     `json:"status"`
 	Services   []string   `json:"services"`
+	Tags       []string   `json:"tags,omitempty"`
 	DeclaredAt *time.Time `json:"declared_at"`
 }
 

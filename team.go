@@ -17,13 +17,16 @@ const (
 // Team is a group of people who own services and schedules. A service belongs to the team whose slug equals
 // its owner_team (the catalog's free-text field, kept for compatibility: GET /services?team=<slug> lists them).
 type Team struct {
-	ID        string       `json:"id"`
-	Slug      string       `json:"slug"`
-	Name      string       `json:"name"`
-	Members   []TeamMember `json:"members"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
-	Version   int64        `json:"version"`
+	ID      string       `json:"id"`
+	Slug    string       `json:"slug"`
+	Name    string       `json:"name"`
+	Members []TeamMember `json:"members"`
+	// Channels are the team's announcement channels (names), e.g. where overdue action items of its members are
+	// escalated.
+	Channels  []string  `json:"channels"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"`
 }
 
 // TeamMember is one member of a team.
@@ -46,9 +49,11 @@ type TeamMemberInput struct {
 	Role     TeamRole `json:"role,omitempty"` // default member
 }
 
-// TeamPatch changes a team's name. The slug is permanent.
+// TeamPatch changes a team's name and its announcement channels. The slug is permanent.
 type TeamPatch struct {
 	Name *string `json:"name,omitempty"`
+	// Channels replaces the team's announcement channels (ids or names).
+	Channels *[]string `json:"channels,omitempty"`
 }
 
 // Validate checks the input; the name defaults to the slug and member roles to member.

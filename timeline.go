@@ -86,6 +86,10 @@ func NewIncident(in DeclareInput, actor string, now time.Time) (Incident, []Time
 	if inc.Services == nil {
 		inc.Services = []string{}
 	}
+	inc.Tags = slices.Clone(in.Tags)
+	if inc.Tags == nil {
+		inc.Tags = []string{}
+	}
 	inc.Milestones.DeclaredAt = &declared
 	detected := declared
 	if in.DetectedAt != nil {
@@ -260,6 +264,15 @@ func (inc *Incident) Apply(p IncidentPatch, actor string, now time.Time) ([]Time
 		add(EventServicesChanged, "Affected services: "+strings.Join(*p.Services, ", "),
 			map[string]string{"from": strings.Join(inc.Services, ","), "to": strings.Join(*p.Services, ",")})
 		inc.Services = slices.Clone(*p.Services)
+	}
+	if p.Tags != nil && !slices.Equal(*p.Tags, inc.Tags) {
+		msg := "Tags: " + strings.Join(*p.Tags, ", ")
+		if len(*p.Tags) == 0 {
+			msg = "Tags removed"
+		}
+		add(EventTagsChanged, msg, map[string]string{"from": strings.Join(inc.Tags, ","),
+			"to": strings.Join(*p.Tags, ",")})
+		inc.Tags = slices.Clone(*p.Tags)
 	}
 	for _, name := range MilestoneNames {
 		val, ok := p.Milestones[name]

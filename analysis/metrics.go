@@ -120,6 +120,13 @@ func startOf(inc *firebreak.MetricsIncident) (time.Time, string) {
 	return inc.CreatedAt, "created_at"
 }
 
+// StartOf is when the incident began, for TTM, TTR and the period it counts in: the first set of
+// impact_started_at, detected_at, declared_at, created_at.
+func StartOf(inc *firebreak.MetricsIncident) time.Time {
+	t, _ := startOf(inc)
+	return t
+}
+
 // openAt reports whether the incident was still unresolved at asOf. A resolved_at after asOf means it was open
 // then; without resolved_at, the status decides.
 func openAt(inc *firebreak.MetricsIncident, asOf time.Time) bool {

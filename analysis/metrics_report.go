@@ -180,6 +180,8 @@ type Report struct {
 	Excluded int     `json:"excluded"`
 	Total    Group   `json:"total"`
 	Groups   []Group `json:"groups"`
+	// FollowThrough is set by callers that read action items too (FollowThroughOf).
+	FollowThrough *FollowThrough `json:"follow_through,omitempty"`
 }
 
 // PeriodStart is the start of the UTC week (Monday) or month containing t.
@@ -209,9 +211,11 @@ func PeriodKey(by string, start time.Time) string {
 	return start.Format(time.DateOnly)
 }
 
+// member is an incident of a group with its durations; groups share the durations (an incident may be in several
+// groups), so members stay small to copy.
 type member struct {
 	inc *firebreak.MetricsIncident
-	m   IncidentMetrics
+	m   *IncidentMetrics
 }
 
 func groupOf(key string, ms []member) Group {
@@ -220,6 +224,9 @@ func groupOf(key string, ms []member) Group {
 		g.BySeverity[s] = 0
 	}
 	per := map[string][]Measure{}
+	for _, name := range Metrics {
+		per[name] = make([]Measure, 0, len(ms))
+	}
 	for _, x := range ms {
 		g.Count++
 		g.BySeverity[x.inc.Severity]++
@@ -287,7 +294,8 @@ func Build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.
 		if !inWindow {
 			continue
 		}
-		x := member{inc: inc, m: Durations(inc, asOf)}
+		m := Durations(inc, asOf)
+		x := member{inc: inc, m: &m}
 		all = append(all, x)
 		for _, k := range gk {
 			keys[k] = append(keys[k], x)

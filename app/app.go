@@ -32,6 +32,11 @@ type Config struct {
 	AdminToken  string // FIREBREAK_ADMIN_TOKEN: an admin API token with exactly this value exists after start
 	// Notifications configures notification delivery (SMTP, attempt timeout, update reminders).
 	Notifications NotificationConfig
+	// Escalation is the severity escalation criteria and whom they page; nil: firebreak.DefaultEscalationCriteria.
+	Escalation *firebreak.EscalationCriteria
+	// FollowThrough is the overdue and follow-up review reminder cadence, the close policy and the post-mortem
+	// on-time target (zero fields: the defaults).
+	FollowThrough firebreak.FollowThroughPolicy
 	// PublicURL is where users reach the server (for links and cookies); default http://<Addr>.
 	PublicURL string // FIREBREAK_PUBLIC_URL
 	Demo      bool   // load demo data on start (once)
@@ -88,6 +93,14 @@ func (c Config) Validate() error {
 	}
 	if err := firebreak.ValidateSeverityPolicies(c.Severities); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if c.Escalation != nil {
+		if err := c.Escalation.Validate(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if err := c.FollowThrough.Validate(); err != nil {
+		problems = append(problems, "follow_through: "+err.Error())
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		problems = append(problems, "public URL must start with http:// or https://")
@@ -158,6 +171,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("opening database: %w", err)
 	}
 	a.Store = st
+	st.SetEscalationSettings(cfg.escalationCriteria(), cfg.Severities) // app/escalation.go
+	st.SetFollowThroughPolicy(cfg.FollowThrough)
 	pw, created, err := st.BootstrapAdmin(ctx)
 	if err != nil {
 		st.Close()
@@ -217,6 +232,8 @@ func (a *App) Start() error {
 	go func() { defer a.wg.Done(); a.runProbes(maintCtx) }()
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.runNotifications(maintCtx) }()
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.runEscalations(maintCtx) }() // app/escalation.go
 	a.serveErr = make(chan error, 1)
 	a.wg.Add(1)
 	go func() {

@@ -43,6 +43,10 @@ type FileConfig struct {
 	Probes []fileProbe `yaml:"probes"`
 	// Notifications configures delivery: SMTP, the attempt timeout and update reminders (app/notifications.go).
 	Notifications fileNotifications `yaml:"notifications"`
+	// FollowThrough configures overdue and follow-up review reminders and the close policy (app/followthrough.go).
+	FollowThrough fileFollowThrough `yaml:"follow_through"`
+	// Escalation configures the severity escalation criteria and whom they page (app/escalation.go).
+	Escalation fileEscalation `yaml:"escalation"`
 }
 
 // LoadFile reads a YAML configuration file into c. Values in the file override defaults; environment variables
@@ -84,6 +88,12 @@ func (c *Config) LoadFile(path string) error {
 		c.Probes = probes
 	}
 	if err := fc.Notifications.apply(&c.Notifications); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := fc.FollowThrough.apply(&c.FollowThrough); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := fc.Escalation.apply(c); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	return nil

@@ -106,9 +106,14 @@ func (a *App) runNotifications(ctx context.Context) {
 	a.Store.SetNotificationSettings(a.URL(), nc.Reminders)
 	ob := &engine.Outbox{Store: a.Store, Logger: a.Logger, Clock: a.engineClock(),
 		Notifier: notify.New(notify.Config{SMTP: nc.SMTP, AttemptTimeout: nc.AttemptTimeout, Now: a.Clock.Now})}
+	// Follow-through reminders (overdue action items, follow-up reviews) run next to the outbox's queues.
+	ft := &engine.FollowThrough{Store: a.Store, Logger: a.Logger, Clock: ob.Clock}
 	wake, stop := a.Store.Subscribe(sqlstore.JobsTopic)
 	defer stop()
-	engine.New(engine.Options{Clock: ob.Clock, Wake: wake, Logger: a.Logger}, ob.Queues()...).Run(ctx)
+	// Recurrence checks of new incidents (is this a recurrence of an earlier one with open action items?).
+	rc := &engine.Recurrence{Store: a.Store, Logger: a.Logger, Clock: ob.Clock}
+	engine.New(engine.Options{Clock: ob.Clock, Wake: wake, Logger: a.Logger},
+		append(append(ob.Queues(), ft.Queues()...), rc.Queue())...).Run(ctx)
 }
 
 // appClock adapts the App's clock (pinnable by the demo loader) to the engine.

@@ -53,6 +53,8 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Intake configures the alert intake scenarios (intake.go).
 	Intake IntakeOptions
+	// Notify configures the notify-under-load scenario (notify.go).
+	Notify NotifyOptions
 }
 
 // Result is what one phase measured.
@@ -150,9 +152,10 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if o.Scenario == "" {
 		o.Scenario = ScenarioAll
 	}
-	if !slices.Contains([]string{ScenarioAppend, ScenarioRead, ScenarioAll}, o.Scenario) && !isIntakeScenario(o.Scenario) {
-		return nil, fmt.Errorf("bench: unknown scenario %q (append, read, all, %s or %s)", o.Scenario,
-			strings.Join(intakeScenarios, ", "), ScenarioIntake)
+	if !slices.Contains([]string{ScenarioAppend, ScenarioRead, ScenarioAll, ScenarioNotify}, o.Scenario) &&
+		!isIntakeScenario(o.Scenario) {
+		return nil, fmt.Errorf("bench: unknown scenario %q (append, read, all, %s, %s or %s)", o.Scenario,
+			strings.Join(intakeScenarios, ", "), ScenarioIntake, ScenarioNotify)
 	}
 	// One transport for every client, keeping a connection per client alive.
 	tr := &http.Transport{
@@ -199,6 +202,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}
 	if ctx.Err() == nil && isIntakeScenario(o.Scenario) {
 		res, err := r.runIntake(ctx, api)
+		results = append(results, res...)
+		if err != nil {
+			return results, err
+		}
+	}
+	if ctx.Err() == nil && o.Scenario == ScenarioNotify {
+		res, err := r.runNotify(ctx, api)
 		results = append(results, res...)
 		if err != nil {
 			return results, err

@@ -23,6 +23,12 @@ func (c *Client) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebre
 	for _, k := range sq.Kinds {
 		q.Add("kind", k)
 	}
+	for _, c := range sq.Categories {
+		q.Add("category", string(c))
+	}
+	for _, t := range sq.Tags {
+		q.Add("tag", t)
+	}
 	if sq.Since != nil {
 		q.Set("since", sq.Since.UTC().Format(time.RFC3339Nano))
 	}

@@ -30,6 +30,13 @@ type Target struct {
 	Changes firebreak.ChangeService
 	// Status, when set, also configures the public status page's components.
 	Status firebreak.StatusPageService
+	// Postmortems, when set, also writes and publishes the post-mortems the stories review, and closes the
+	// incidents that followed through (the close policy needs a published post-mortem for SEV1 and SEV2).
+	Postmortems firebreak.PostmortemService
+	// Runbooks and ChangeControl, when set, also write runbooks (one of them stale) and the changes proposed and
+	// decided on the open incidents (runbooks.go).
+	Runbooks      firebreak.RunbookService
+	ChangeControl firebreak.ChangeControlService
 	// Pin, when set, pins the store's clock to a time before each operation so that what the store stamps
 	// itself (recorded_at, milestones set by status changes, created_at) carries the historical time. Unpin
 	// returns the clock to real time. Without them only declarations and notes are backdated.
@@ -117,6 +124,7 @@ func Load(ctx context.Context, t Target) error {
 		"admin": {Username: "admin", Role: firebreak.RoleAdmin}}}
 	l.users()
 	l.catalog()
+	l.runbooks()
 	// Declared in chronological order, so incident numbers grow with time.
 	l.recurringPaymentFirst()
 	l.checkoutSilent()
@@ -129,6 +137,7 @@ func Load(ctx context.Context, t Target) error {
 	l.recurringPaymentAgain()
 	l.detection()
 	l.emailsDelayed()
+	l.changeControl()
 	l.statusPage()
 	if l.err != nil {
 		return fmt.Errorf("demo: %w", l.err)

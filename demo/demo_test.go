@@ -29,7 +29,7 @@ func openStore(t *testing.T, dialect string) (*sqlstore.Store, *app.Clock) {
 }
 
 func target(s *sqlstore.Store, c *app.Clock, now time.Time) demo.Target {
-	return demo.Target{Incidents: s, Catalog: s, Users: s, Pin: c.Pin, Unpin: c.Unpin, Now: now}
+	return demo.Target{Incidents: s, Catalog: s, Users: s, Postmortems: s, Pin: c.Pin, Unpin: c.Unpin, Now: now}
 }
 
 func allIncidents(t *testing.T, s *sqlstore.Store) []firebreak.Incident {
@@ -251,7 +251,8 @@ func testLoad(t *testing.T, dialect string) {
 	if first == nil || again == nil {
 		t.Fatal("the recurring payment incidents are missing")
 	}
-	if first.Status != firebreak.StatusClosed || !again.Status.Open() ||
+	// The first stays resolved: its action items were never finished, so the close policy keeps it from closing.
+	if first.Status != firebreak.StatusResolved || !again.Status.Open() ||
 		!strings.Contains(again.Summary, first.Reference) {
 		t.Errorf("recurring: first %s %s, again %s %q", first.Reference, first.Status, again.Status, again.Summary)
 	}
@@ -294,6 +295,37 @@ func testLoad(t *testing.T, dialect string) {
 	}
 	if len(svcs.Items) != len(demo.Services) {
 		t.Errorf("%d services, want %d", len(svcs.Items), len(demo.Services))
+	}
+
+	// Follow-through: the closed SEV2 has its post-mortem published and every action item resolved; the SEV1
+	// checkout outage has a published post-mortem whose follow-up review is due, and stays resolved.
+	reviews, err := s.ListFollowUpReviews(ctx, firebreak.FollowUpReviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := 0
+	for _, r := range reviews.Items {
+		if r.Due {
+			due++
+		}
+	}
+	if len(reviews.Items) != 2 || due != 1 {
+		t.Errorf("follow-up reviews %+v, want two published post-mortems, one review due", reviews.Items)
+	}
+	for _, inc := range incs {
+		if inc.Status != firebreak.StatusClosed || !s.FollowThroughPolicy().RequiresFollowThrough(inc.Severity) {
+			continue
+		}
+		pm, err := s.GetPostmortem(ctx, inc.ID)
+		if err != nil || pm.Status != firebreak.PostmortemPublished {
+			t.Errorf("closed %s: post-mortem %v %v", inc.Reference, pm, err)
+			continue
+		}
+		for _, a := range pm.ActionItems {
+			if !a.Resolved() || (a.Status == firebreak.ActionVerified && a.VerifiedBy == a.Owner) {
+				t.Errorf("closed %s has action item %q %s", inc.Reference, a.Title, a.Status)
+			}
+		}
 	}
 
 	// Loading again adds nothing.

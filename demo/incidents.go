@@ -51,7 +51,9 @@ func (l *loader) recurringPaymentFirst() {
 			step("dave", hm(d.AddDate(0, 0, 10), 9, 30), firebreak.ActionInProgress)).
 		action("alice", hm(d.AddDate(0, 0, 1), 11, 10), ai{Title: "Track post-mortem action items in the payments team backlog",
 			Owner: "alice", DueDate: date(d.AddDate(0, 0, 7)), Priority: firebreak.PriorityMedium, Kind: firebreak.KindProcess}).
-		status("alice", hm(d.AddDate(0, 0, 2), 14, 0), firebreak.StatusClosed, "post-mortem reviewed")
+		// None of them was finished, so by the close policy the incident stays resolved: never closed.
+		note("alice", hm(d.AddDate(0, 0, 2), 14, 0), "Post-mortem meeting held; the action items went to the payments "+
+			"team's backlog.")
 }
 
 // checkoutSilent is the payment outage of seed 000: a Friday-afternoon library update leaks memory in shipping,
@@ -104,8 +106,12 @@ func (l *loader) checkoutSilent() {
 			step("alice", hm(pm.AddDate(0, 0, 5), 10, 0), firebreak.ActionVerified)).
 		action("alice", hm(pm, 10, 55), ai{Title: "Soak-test dependency upgrades in CI before release",
 			Owner: "Fulfilment Team", DueDate: date(pm.AddDate(0, 0, 30)), Priority: firebreak.PriorityMedium, Kind: firebreak.KindDetect},
-			step("dave", hm(pm.AddDate(0, 0, 8), 11, 0), firebreak.ActionInProgress)).
-		status("alice", hm(pm, 16, 0), firebreak.StatusClosed, "post-mortem published; action items tracked")
+			step("dave", hm(pm.AddDate(0, 0, 8), 11, 0), firebreak.ActionInProgress))
+	// Published, with the action items tracked; it stays resolved while the soak test is in progress (the close
+	// policy), and its follow-up review comes due two weeks later.
+	if inc.publishPostmortem("alice", "erin", hm(pm, 15, 30), checkoutPostmortem) {
+		inc.note("alice", hm(pm, 16, 0), "Post-mortem published; action items tracked. Follow-up review in two weeks.")
+	}
 }
 
 // deadlock is the seed's database deadlock: two code paths lock the same rows in opposite order.
@@ -271,19 +277,27 @@ func (l *loader) staleRunbook() {
 		status("alice", hm(d, 12, 55), firebreak.StatusResolved, "all services healthy on the new primary").
 		update("carol", hm(d, 12, 58), everyone, "Sign-in and ordering work normally again. Sorry for the long disruption.")
 	pm := d.AddDate(0, 0, 2)
+	// Followed through: every item done and verified by someone else, the post-mortem published, then closed.
 	inc.action("alice", hm(pm, 10, 0), ai{Title: "Rewrite the postgres-primary failover runbook for the current architecture",
 		Owner: "Database Team", DueDate: date(d.AddDate(0, 0, 3)), Priority: firebreak.PriorityHigh, Kind: firebreak.KindProcess},
 		step("bob", hm(pm, 16, 0), firebreak.ActionDone),
 		step("erin", hm(pm.AddDate(0, 0, 2), 11, 0), firebreak.ActionVerified)).
-		action("alice", hm(pm, 10, 5), ai{Title: "Review every tier-1 runbook after each architecture change",
+		action("alice", hm(pm, 10, 5), ai{Title: "Add a runbook review step to the architecture change checklist",
 			Owner: "SRE Team", DueDate: date(d.AddDate(0, 0, 30)), Priority: firebreak.PriorityMedium, Kind: firebreak.KindProcess},
-			step("erin", hm(pm.AddDate(0, 0, 1), 9, 0), firebreak.ActionInProgress)).
+			step("erin", hm(pm.AddDate(0, 0, 1), 9, 0), firebreak.ActionInProgress),
+			step("erin", hm(pm.AddDate(0, 0, 1), 16, 0), firebreak.ActionDone),
+			step("alice", hm(pm.AddDate(0, 0, 2), 10, 0), firebreak.ActionVerified)).
 		action("alice", hm(pm, 10, 10), ai{Title: "Add escalation contacts to every runbook",
 			Owner: "SRE Team", DueDate: date(d.AddDate(0, 0, 14)), Priority: firebreak.PriorityMedium, Kind: firebreak.KindProcess},
-			step("erin", hm(pm.AddDate(0, 0, 3), 9, 0), firebreak.ActionDone)).
-		action("alice", hm(pm, 10, 15), ai{Title: "Run runbook commands in staging every month",
-			Owner: "SRE Team", DueDate: date(d.AddDate(0, 0, 45)), Priority: firebreak.PriorityLow, Kind: firebreak.KindDetect}).
-		status("alice", hm(pm.AddDate(0, 0, 2), 15, 0), firebreak.StatusClosed, "runbook verified in a staging failover drill")
+			step("erin", hm(pm.AddDate(0, 0, 1), 11, 0), firebreak.ActionDone),
+			step("bob", hm(pm.AddDate(0, 0, 2), 9, 30), firebreak.ActionVerified)).
+		action("alice", hm(pm, 10, 15), ai{Title: "Run a failover drill in staging every month",
+			Owner: "SRE Team", DueDate: date(d.AddDate(0, 0, 45)), Priority: firebreak.PriorityLow, Kind: firebreak.KindDetect},
+			step("erin", hm(pm.AddDate(0, 0, 2), 11, 0), firebreak.ActionDone),
+			step("alice", hm(pm.AddDate(0, 0, 2), 14, 0), firebreak.ActionVerified))
+	if inc.publishPostmortem("alice", "erin", hm(pm.AddDate(0, 0, 1), 14, 0), runbookPostmortem) {
+		inc.status("alice", hm(pm.AddDate(0, 0, 2), 15, 0), firebreak.StatusClosed, "runbook verified in a staging failover drill")
+	}
 }
 
 // falseAlarm is an alert from a misconfigured probe, cancelled.

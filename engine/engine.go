@@ -5,7 +5,8 @@
 // until the earliest due time or a wake signal: in-process on the commit of a new row, and across replicas
 // through PostgreSQL LISTEN/NOTIFY (sqlstore.JobsTopic). The clock is injected; tests use FakeClock and RunDue.
 //
-// There is no generic jobs table: the outbox's notifications and the update reminders are themselves the rows
+// There is no generic jobs table: the outbox's notifications, the update reminders and the follow-through
+// reminders (action_items.remind_at, postmortems.follow_up_remind_at; followthrough.go) are themselves the rows
 // with due times (a notification's next_attempt_at doubles as its lease while it is being sent), which keeps each
 // state change in one row and one transaction. A new kind of background work adds a Queue.
 package engine
@@ -215,12 +216,17 @@ func (e *Engine) NextDue(ctx context.Context) time.Time {
 func (e *Engine) Run(ctx context.Context) {
 	defer e.wg.Wait()
 	for ctx.Err() == nil {
+		looked := e.o.Clock.Now()
 		e.round(ctx)
 		wait := e.o.Idle
-		if next := e.NextDue(ctx); !next.IsZero() {
+		next := e.NextDue(ctx)
+		if !next.IsZero() {
 			wait = min(wait, next.Sub(e.o.Clock.Now()))
 		}
 		if wait <= 0 {
+			if next.After(looked) {
+				continue // it became due after this round's claims looked: claim it now, not a second later
+			}
 			// Still due: claimed rows' handlers kick the loop when they finish; a row that could not be claimed
 			// (a failing database) is tried again a little later rather than in a hot loop.
 			wait = time.Second

@@ -27,11 +27,18 @@ const (
 	KindPage            Kind = "page"
 	KindReminder        Kind = "reminder"
 	KindTest            Kind = "test"
+	// KindActionItemOverdue reminds an overdue action item's owner (and later the owner's teams); Text names it.
+	KindActionItemOverdue Kind = "action_item_overdue"
+	// KindFollowUpReview reminds a post-mortem's approvers and the commander that its follow-up review is due.
+	KindFollowUpReview Kind = "follow_up_review"
+	// KindRecurrence warns an incident's commander that it looks like an earlier incident whose action items are
+	// still open or unverified; Text says which and how many.
+	KindRecurrence Kind = "recurrence"
 )
 
 // Kinds lists every message kind.
 var Kinds = []Kind{KindDeclared, KindSeverityChanged, KindStatusChanged, KindRoleChanged, KindUpdatePosted,
-	KindResolved, KindPage, KindReminder, KindTest}
+	KindResolved, KindPage, KindReminder, KindTest, KindActionItemOverdue, KindFollowUpReview, KindRecurrence}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {

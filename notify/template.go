@@ -22,6 +22,12 @@ var Headlines = map[Kind]string{
 	KindPage:            `Page: {{.Incident.Ref}} ({{.Incident.Severity}}) needs you: {{.Incident.Title}}`,
 	KindReminder:        `Reminder: {{.Incident.Ref}} is still {{.Incident.Status}}: {{.Incident.Title}}`,
 	KindTest:            `Firebreak test notification{{with .Incident.Ref}} for {{.}}{{end}}`,
+
+	// Follow-through: the message's Text names the action item or the review.
+	KindActionItemOverdue: `Overdue action item from {{.Incident.Ref}}: {{.Incident.Title}}`,
+	KindFollowUpReview:    `Follow-up review due: {{.Incident.Ref}} post-mortem ({{.Incident.Title}})`,
+	// Recurrence: the message's Text names the earlier incident and its open action items.
+	KindRecurrence: `{{.Incident.Ref}} looks like an earlier incident with open action items: {{.Incident.Title}}`,
 }
 
 // TextBody is the plain-text body (email text part). Dot is a View.

@@ -20,15 +20,21 @@ func (s *Store) AcknowledgeIncident(ctx context.Context, ref string, ifVersion i
 		if inc.Milestones.AcknowledgedAt != nil {
 			return nil, nil
 		}
-		now := s.clock()
-		evs, err := inc.Apply(firebreak.IncidentPatch{Milestones: map[string]*time.Time{"acknowledged_at": &now},
-			Reason: "acknowledged by " + actor}, actor, now)
-		for i := range evs {
-			if evs[i].Data == nil {
-				evs[i].Data = map[string]string{}
-			}
-			evs[i].Data["acknowledged_by"] = actor
-		}
-		return evs, err
+		return t.acknowledge(inc, actor, "acknowledged by "+actor, s.clock())
 	})
+}
+
+// acknowledge sets the incident's acknowledged_at to now as actor, with the reason on its timeline event; every
+// way of acknowledging (the API, the console, a PagerDuty acknowledge, a notification link) comes through here.
+func (t *txn) acknowledge(inc *firebreak.Incident, actor, reason string, now time.Time) ([]firebreak.TimelineEvent,
+	error) {
+	evs, err := inc.Apply(firebreak.IncidentPatch{Milestones: map[string]*time.Time{"acknowledged_at": &now},
+		Reason: reason}, actor, now)
+	for i := range evs {
+		if evs[i].Data == nil {
+			evs[i].Data = map[string]string{}
+		}
+		evs[i].Data["acknowledged_by"] = actor
+	}
+	return evs, err
 }

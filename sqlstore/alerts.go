@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -153,30 +154,153 @@ func (s *Store) AuthenticateIntegration(ctx context.Context, key string) (*fireb
 type integrationCache struct {
 	mu sync.Mutex
 	m  map[string]cachedIntegration
+	// keys are the dedup keys each integration has alerts for (SQLite).
+	keys knownKeys
+}
+
+// knownKeys remembers, on SQLite (where this process is the only writer), the dedup keys each integration has
+// alerts for, as 64-bit hashes, so that a delivery of keys never seen skips the read that looks them up before
+// the write (unchangedDelivery). It only saves that read: a key it wrongly takes for new goes to the writer as
+// new, whose INSERT … ON CONFLICT finds the row and applies the events to it instead (insertAlerts' lost keys);
+// a key it wrongly takes for known (a hash collision) is read as before. An integration's keys are loaded by its
+// first delivery; every ingest adds the keys it stored, after its commit.
+type knownKeys struct {
+	mu     sync.Mutex
+	seed   maphash.Seed
+	hashes map[uint64]struct{}
+	loaded map[string]bool // integration ID → its keys are in hashes (false: being loaded)
+	off    bool            // too many keys to remember: always read
+}
+
+// maxKnownKeys bounds knownKeys (about 10 bytes per key).
+const maxKnownKeys = 2_000_000
+
+func (k *knownKeys) hash(integrationID, key string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(k.seed)
+	h.WriteString(integrationID)
+	h.WriteByte(0)
+	h.WriteString(key)
+	return h.Sum64()
+}
+
+// init prepares k; the caller holds k.mu.
+func (k *knownKeys) init() {
+	if k.hashes == nil {
+		k.seed, k.hashes, k.loaded = maphash.MakeSeed(), map[uint64]struct{}{}, map[string]bool{}
+	}
+}
+
+// allNew reports whether none of keys is known to be an alert of the integration (false when unsure).
+func (k *knownKeys) allNew(integrationID string, keys []string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.off || !k.loaded[integrationID] {
+		return false
+	}
+	for _, key := range keys {
+		if _, ok := k.hashes[k.hash(integrationID, key)]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// add remembers keys of the integration.
+func (k *knownKeys) add(integrationID string, keys []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.off {
+		return
+	}
+	k.init()
+	for _, key := range keys {
+		k.hashes[k.hash(integrationID, key)] = struct{}{}
+	}
+	if len(k.hashes) > maxKnownKeys {
+		k.off, k.hashes, k.loaded = true, nil, nil
+	}
+}
+
+// load reads the integration's keys from the read pool, once (concurrent first deliveries do not wait for it; a
+// failed load is tried again by the next delivery).
+func (k *knownKeys) load(ctx context.Context, s *Store, integrationID string) {
+	k.mu.Lock()
+	if _, started := k.loaded[integrationID]; started || k.off {
+		k.mu.Unlock()
+		return
+	}
+	k.init()
+	k.loaded[integrationID] = false
+	k.mu.Unlock()
+	done := false
+	defer func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.loaded != nil {
+			if done {
+				k.loaded[integrationID] = true
+			} else {
+				delete(k.loaded, integrationID) // the next delivery tries again
+			}
+		}
+	}()
+	rows, err := s.read(ctx).query(`SELECT dedup_key FROM alerts WHERE integration_id = ?`, integrationID)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	batch := make([]string, 0, 1024)
+	for rows.Next() {
+		var key string
+		if rows.Scan(&key) != nil {
+			return
+		}
+		if batch = append(batch, key); len(batch) == cap(batch) {
+			k.add(integrationID, batch)
+			batch = batch[:0]
+		}
+	}
+	if rows.Err() != nil {
+		return
+	}
+	k.add(integrationID, batch)
+	done = true
 }
 
 type cachedIntegration struct {
-	g     firebreak.Integration
-	until time.Time
+	g         firebreak.Integration
+	serviceID string // for entries by ID
+	until     time.Time
 }
 
 func (c *integrationCache) get(hash string, now time.Time) (firebreak.Integration, bool) {
+	e, ok := c.entry(hash, now)
+	return e.g, ok
+}
+
+func (c *integrationCache) entry(hash string, now time.Time) (cachedIntegration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[hash]
 	if !ok || !now.Before(e.until) {
-		return firebreak.Integration{}, false
+		return cachedIntegration{}, false
 	}
-	return e.g, true
+	return e, true
 }
 
 func (c *integrationCache) put(hash string, g firebreak.Integration, now time.Time) {
+	c.putEntry(hash, cachedIntegration{g: g}, now)
+}
+
+func (c *integrationCache) putEntry(hash string, e cachedIntegration, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= tokenCacheMax {
 		c.m = make(map[string]cachedIntegration)
 	}
-	c.m[hash] = cachedIntegration{g: g, until: now.Add(TokenCacheTTL)}
+	e.until = now.Add(TokenCacheTTL)
+	c.m[hash] = e
 }
 
 // --- ingest ----------------------------------------------------------------------------------------------------
@@ -204,6 +328,14 @@ type alertState struct {
 	maintSupp   int64                      // firings suppressed by maintenance
 	inDB        bool                       // the row exists (else it must be inserted)
 	dirty       bool                       // the row must be written
+	// Set by the ingest (not stored): the alert's integration and dedup key; its labels as a map when the payload
+	// comes from an event (else nil: decoded from p.labels when needed); its routing decision once made; whether
+	// it was inserted attached to the open incident of its group (routing then only records that it joined).
+	g           *firebreak.Integration
+	key         string
+	labels      map[string]string
+	route       *firebreak.RoutingDecision
+	preAttached bool
 	// Set by this delivery only (not stored):
 	marked  bool // marked flapping
 	acked   bool // an acknowledge event moved it from firing to acknowledged
@@ -278,8 +410,8 @@ func applyEvent(st *alertState, ev *firebreak.AlertEvent, p alertPayload, now ti
 	flapping func() firebreak.FlappingPolicy) *alertState {
 	if st == nil {
 		at := eventTime(ev.StartsAt, now)
-		n := &alertState{id: newID(), status: firebreak.AlertFiring, p: p, firstSeen: at, lastSeen: at,
-			occurrences: 1, dirty: true}
+		n := &alertState{id: newID(), status: firebreak.AlertFiring, p: p, labels: ev.Labels, firstSeen: at,
+			lastSeen: at, occurrences: 1, dirty: true}
 		switch ev.Action {
 		case "acknowledge":
 			n.status = firebreak.AlertAcknowledged
@@ -298,10 +430,10 @@ func applyEvent(st *alertState, ev *firebreak.AlertEvent, p alertPayload, now ti
 	case "trigger":
 		switch {
 		case wasResolved: // fires again
-			n.status, n.p, n.lastSeen, n.resolvedAt = firebreak.AlertFiring, p, now, nil
+			n.status, n.p, n.labels, n.lastSeen, n.resolvedAt = firebreak.AlertFiring, p, ev.Labels, now, nil
 			n.occurrences++
 		case st.p != p: // still firing (or acknowledged: a trigger does not undo an acknowledgement)
-			n.p, n.lastSeen = p, now
+			n.p, n.labels, n.lastSeen = p, ev.Labels, now
 		case !settled: // a redelivery: nothing to write
 			return st
 		}
@@ -354,8 +486,11 @@ func (st *alertState) routingAlert(g *firebreak.Integration, key string) firebre
 	a := firebreak.Alert{ID: st.id, IntegrationID: g.ID, Service: g.Service, Source: g.Kind, DedupKey: key,
 		Status: st.status, Summary: st.p.summary, Severity: firebreak.AlertSeverity(st.p.severity),
 		FirstSeenAt: st.firstSeen, LastSeenAt: st.lastSeen, Occurrences: st.occurrences, IncidentID: st.incidentID,
-		Labels: map[string]string{}}
-	_ = json.Unmarshal([]byte(st.p.labels), &a.Labels)
+		Labels: st.labels}
+	if a.Labels == nil { // not from an event of this ingest
+		a.Labels = map[string]string{}
+		_ = json.Unmarshal([]byte(st.p.labels), &a.Labels)
+	}
 	return a
 }
 
@@ -390,7 +525,7 @@ func (s *Store) ingest(ctx context.Context, integrationID string, events []fireb
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.integrationByID(ctx, integrationID)
+	g, serviceID, err := s.integrationService(ctx, integrationID)
 	if err != nil {
 		return nil, err
 	}
@@ -405,11 +540,14 @@ func (s *Store) ingest(ctx context.Context, integrationID string, events []fireb
 	}
 	// Keys the read pool did not know are new unless a write since inserted them, which the insert's conflict
 	// check catches: the writer does not look them up again.
-	req := &ingestReq{g: g, events: events, payloads: payloads, known: known}
+	req := &ingestReq{g: g, serviceID: serviceID, events: events, payloads: payloads, known: known}
 	err = s.writeMerged(ctx, "ingest-alerts", req, func(t *txn) error {
-		var err error
-		req.res, err = t.ingestAlerts(g, events, payloads, s.clock(), newKeys(events, known))
-		return err
+		p := &ingestPart{g: g, events: events, payloads: payloads, fresh: newKeys(events, known)}
+		if err := t.ingestParts(&ingestCtx{t: t, serviceID: serviceID, now: s.clock()}, []*ingestPart{p}); err != nil {
+			return err
+		}
+		req.res = p.res
+		return nil
 	}, s.mergeIngests)
 	if err != nil {
 		return nil, err
@@ -419,11 +557,12 @@ func (s *Store) ingest(ctx context.Context, integrationID string, events []fireb
 
 // ingestReq is one delivery waiting in the SQLite writer, which may merge it with others (mergeIngests).
 type ingestReq struct {
-	g        *firebreak.Integration
-	events   []firebreak.AlertEvent
-	payloads []alertPayload
-	known    map[string]*alertState // what the read pool found before the write
-	res      *ingestResult
+	g         *firebreak.Integration
+	serviceID string
+	events    []firebreak.AlertEvent
+	payloads  []alertPayload
+	known     map[string]*alertState // what the read pool found before the write
+	res       *ingestResult
 }
 
 // newKeys are the dedup keys of events that known (a read before the write) does not hold.
@@ -437,66 +576,101 @@ func newKeys(events []firebreak.AlertEvent, known map[string]*alertState) map[st
 	return out
 }
 
-// mergeIngests runs deliveries that are queued together as one ingest per integration, in queue order: the
-// events of a key keep their order, so the outcome is the one of running the deliveries one after another,
-// with every statement (lookups, multi-row inserts, routing) shared. Each delivery gets its own events' results.
+// mergeIngests runs deliveries that are queued together as one ingest per service, in queue order: the events
+// of a key keep their order, so the outcome is the one of running the deliveries one after another, with every
+// statement (lookups, multi-row inserts, routing) shared. Each delivery gets its own events' results.
 func (s *Store) mergeIngests(t *txn, data []any) error {
 	now := s.clock()
-	byIntegration := map[string][]*ingestReq{}
+	type service struct {
+		parts []*ingestPart
+		byID  map[string]*ingestPart
+		reqs  map[*ingestPart][]*ingestReq
+	}
+	services := map[string]*service{}
 	var order []string
 	for _, d := range data {
 		r := d.(*ingestReq)
-		if _, ok := byIntegration[r.g.ID]; !ok {
-			order = append(order, r.g.ID)
+		sv := services[r.serviceID]
+		if sv == nil {
+			sv = &service{byID: map[string]*ingestPart{}, reqs: map[*ingestPart][]*ingestReq{}}
+			services[r.serviceID] = sv
+			order = append(order, r.serviceID)
 		}
-		byIntegration[r.g.ID] = append(byIntegration[r.g.ID], r)
+		p := sv.byID[r.g.ID]
+		if p == nil {
+			p = &ingestPart{g: r.g}
+			sv.byID[r.g.ID] = p
+			sv.parts = append(sv.parts, p)
+		}
+		p.events = append(p.events, r.events...)
+		p.payloads = append(p.payloads, r.payloads...)
+		sv.reqs[p] = append(sv.reqs[p], r)
 	}
 	for _, id := range order {
-		reqs := byIntegration[id]
-		var events []firebreak.AlertEvent
-		var payloads []alertPayload
-		seen := map[string]bool{} // known to some delivery's read: must be looked up
-		for _, r := range reqs {
-			events = append(events, r.events...)
-			payloads = append(payloads, r.payloads...)
-			for k := range r.known {
-				seen[k] = true
+		sv := services[id]
+		for _, p := range sv.parts {
+			seen := map[string]bool{} // known to some delivery's read: must be looked up
+			for _, r := range sv.reqs[p] {
+				for k := range r.known {
+					seen[k] = true
+				}
+			}
+			p.fresh = map[string]bool{}
+			for i := range p.events {
+				if k := p.events[i].DedupKey; !seen[k] {
+					p.fresh[k] = true
+				}
 			}
 		}
-		fresh := map[string]bool{}
-		for i := range events {
-			if k := events[i].DedupKey; !seen[k] {
-				fresh[k] = true
-			}
-		}
-		res, err := t.ingestAlerts(reqs[0].g, events, payloads, now, fresh)
-		if err != nil {
+		if err := t.ingestParts(&ingestCtx{t: t, serviceID: id, now: now}, sv.parts); err != nil {
 			return err
 		}
-		at := 0
-		for _, r := range reqs {
-			n := len(r.events)
-			r.res = &ingestResult{g: r.g, keys: res.keys[at : at+n], states: res.states[at : at+n]}
-			at += n
+		for _, p := range sv.parts {
+			at := 0
+			for _, r := range sv.reqs[p] {
+				n := len(r.events)
+				r.res = &ingestResult{g: r.g, keys: p.res.keys[at : at+n], states: p.res.states[at : at+n]}
+				at += n
+			}
 		}
 	}
 	return nil
 }
 
-// integrationByID returns an integration by ID from the read pool, remembered for TokenCacheTTL (integrations are
-// never deleted; a renamed service shows its new slug once the entry expires).
+// integrationByID returns an integration by ID from the read pool (see integrationService).
 func (s *Store) integrationByID(ctx context.Context, id string) (*firebreak.Integration, error) {
-	now := s.clock()
-	if g, ok := s.integrations.get("id:"+id, now); ok {
-		return &g, nil
-	}
-	g, err := (&txn{q: s.read(ctx)}).integrationByID(id)
-	if err != nil {
-		return nil, err
-	}
-	s.integrations.put("id:"+id, *g, now)
-	return g, nil
+	g, _, err := s.integrationService(ctx, id)
+	return g, err
 }
+
+// integrationService returns an integration and the ID of its service by the integration's ID from the read pool,
+// remembered for TokenCacheTTL (integrations are never deleted and never change service; a renamed service shows
+// its new slug once the entry expires).
+func (s *Store) integrationService(ctx context.Context, id string) (*firebreak.Integration, string, error) {
+	now := s.clock()
+	if e, ok := s.integrations.entry("id:"+id, now); ok {
+		return &e.g, e.serviceID, nil
+	}
+	var serviceID string
+	g, err := scanIntegration(rowScanFunc(func(dest ...any) error {
+		return s.read(ctx).row(`SELECT `+integrationCols+`, g.service_id
+			FROM integrations g JOIN services sv ON sv.id = g.service_id WHERE g.id = ?`, id).
+			Scan(append(dest, &serviceID)...)
+	}))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", notFound("integration %s not found", id)
+	}
+	if err != nil {
+		return nil, "", wrap(err, "load integration")
+	}
+	s.integrations.putEntry("id:"+id, cachedIntegration{g: g, serviceID: serviceID}, now)
+	return &g, serviceID, nil
+}
+
+// rowScanFunc is a rowScanner made of a function.
+type rowScanFunc func(dest ...any) error
+
+func (f rowScanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // unchangedDelivery answers a delivery from the read pool when every event is about a known alert and changes
 // nothing (nil, nil otherwise). It is conservative: an alert that is flapping or suppressed goes through the writer,
@@ -510,6 +684,13 @@ func (s *Store) unchangedDelivery(ctx context.Context, g *firebreak.Integration,
 			seen[k] = true
 			keys = append(keys, k)
 		}
+	}
+	if s.writer != nil { // SQLite: keys never seen need no read
+		kk := &s.integrations.keys
+		if kk.allNew(g.ID, keys) {
+			return nil, nil, nil
+		}
+		kk.load(ctx, s, g.ID) // a failure leaves the filter off for it: the read below reports the database's state
 	}
 	known, err := (&txn{q: s.read(ctx)}).lookupAlerts(g.ID, keys, false)
 	if err != nil {
@@ -551,162 +732,314 @@ func (r *ingestResult) alerts() []firebreak.Alert {
 }
 
 // ingestAlerts applies one delivery of validated events (payloads from validateEvents) to the integration's
-// alerts and routes them, inside the caller's transaction. Every source of alerts (intake, probes) goes through it.
+// alerts and routes them, inside the caller's transaction. Every source of alerts (intake, probes) goes through it
+// (or through ingestParts, for several deliveries at once).
+//
+// fresh, when not nil, holds keys a read just before the transaction did not find: they are not looked up again
+// (if a write since inserted one, the insert conflicts and the events are applied to that row instead).
+func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEvent, payloads []alertPayload,
+	now time.Time, fresh map[string]bool) (*ingestResult, error) {
+	p := &ingestPart{g: g, events: events, payloads: payloads, fresh: fresh}
+	if err := t.ingestParts(&ingestCtx{t: t, integrationID: g.ID, now: now}, []*ingestPart{p}); err != nil {
+		return nil, err
+	}
+	return p.res, nil
+}
+
+// ingestPart is the events of one integration within an ingest, in order; res is filled by ingestParts.
+type ingestPart struct {
+	g        *firebreak.Integration
+	events   []firebreak.AlertEvent
+	payloads []alertPayload
+	fresh    map[string]bool // keys not to look up (see ingestAlerts)
+	res      *ingestResult
+
+	byKey            map[string][]int       // dedup key → indexes of its events
+	keys             []string               // dedup keys in first-seen order
+	states           map[string]*alertState // each key's state after the events
+	prev             map[string]*alertState // each key's state before them (nil: new)
+	inserts, updates []string               // keys to write
+}
+
+// ingestParts applies the events of several integrations of ONE service (ic's) in one go, as if each part were
+// ingested alone, in order: the parts share the service's lookups (routing policy, maintenance window), the
+// multi-row INSERT of new alerts and routing (the incident of a group is found once, the alerts joining it are
+// attached with one UPDATE and their timeline events inserted together).
 //
 // Noise control happens here too: state changes are counted for flap detection (the service's
 // RoutingPolicy.Flapping); an alert that fires while a maintenance window of its service is active, or while it
 // is flapping, is recorded as suppressed and not routed; one whose last firing was suppressed is routed when a
 // trigger arrives once nothing suppresses it any more. An acknowledge event for an alert attached to an incident
 // acknowledges the incident (milestone acknowledged_at) if nobody has yet.
-//
-// fresh, when not nil, holds keys a read just before the transaction did not find: they are not looked up again
-// (if a write since inserted one, the insert conflicts and the events are applied to that row instead).
-func (t *txn) ingestAlerts(g *firebreak.Integration, events []firebreak.AlertEvent, payloads []alertPayload,
-	now time.Time, fresh map[string]bool) (*ingestResult, error) {
-	// Group the events by dedup key, keeping their order (keys in first-seen order, events in input order).
-	byKey := map[string][]int{}
-	var keys []string
-	for i := range events {
-		k := events[i].DedupKey
-		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
-		}
-		byKey[k] = append(byKey[k], i)
-	}
-	ic := &ingestCtx{t: t, g: g, now: now}
-	res := &ingestResult{g: g, keys: make([]string, len(events)), states: make([]alertState, len(events))}
-	// compute runs every event of keys on the known states and sorts the keys by what must be written.
-	states := make(map[string]*alertState, len(keys))
-	prev := make(map[string]*alertState, len(keys)) // each key's state before the delivery
-	compute := func(keys []string, known map[string]*alertState) (inserts, updates []string, err error) {
-		for _, k := range keys {
-			st := known[k]
-			prev[k] = st
-			triggered := false
-			for _, i := range byKey[k] {
-				st = applyEvent(st, &events[i], payloads[i], now, ic.flapping)
-				res.keys[i], res.states[i] = k, *st
-				triggered = triggered || events[i].Action == "trigger"
-			}
-			if ic.err != nil {
-				return nil, nil, ic.err
-			}
-			if st, err = ic.suppress(st, prev[k], triggered); err != nil {
-				return nil, nil, err
-			}
-			states[k] = st
-			switch {
-			case !st.dirty:
-			case st.inDB:
-				updates = append(updates, k)
-			default:
-				inserts = append(inserts, k)
-			}
-		}
-		return inserts, updates, nil
-	}
+func (t *txn) ingestParts(ic *ingestCtx, parts []*ingestPart) error {
 	lock := t.s.d.lockOf("") != ""
-	// First without locks, so that a redelivery that changes nothing writes nothing (on PostgreSQL a row
-	// lock is a write); then the rows to change are locked and their events applied again to what is current.
-	lookup := keys
-	if len(fresh) > 0 {
-		lookup = make([]string, 0, len(keys))
-		for _, k := range keys {
-			if !fresh[k] {
-				lookup = append(lookup, k)
+	for _, p := range parts {
+		// Group the events by dedup key, keeping their order (keys in first-seen order, events in input order).
+		p.byKey = make(map[string][]int, len(p.events))
+		for i := range p.events {
+			k := p.events[i].DedupKey
+			if _, ok := p.byKey[k]; !ok {
+				p.keys = append(p.keys, k)
+			}
+			p.byKey[k] = append(p.byKey[k], i)
+		}
+		p.res = &ingestResult{g: p.g, keys: make([]string, len(p.events)), states: make([]alertState, len(p.events))}
+		p.states = make(map[string]*alertState, len(p.keys))
+		p.prev = make(map[string]*alertState, len(p.keys))
+		// First without locks, so that a redelivery that changes nothing writes nothing (on PostgreSQL a row
+		// lock is a write); then the rows to change are locked and their events applied again to what is current.
+		lookup := p.keys
+		if len(p.fresh) > 0 {
+			lookup = make([]string, 0, len(p.keys))
+			for _, k := range p.keys {
+				if !p.fresh[k] {
+					lookup = append(lookup, k)
+				}
 			}
 		}
-	}
-	known, err := t.lookupAlerts(g.ID, lookup, false)
-	if err != nil {
-		return nil, err
-	}
-	inserts, updates, err := compute(keys, known)
-	if err != nil {
-		return nil, err
-	}
-	if lock && len(updates) > 0 {
-		if known, err = t.lookupAlerts(g.ID, updates, true); err != nil {
-			return nil, err
+		var known map[string]*alertState
+		if len(lookup) > 0 {
+			var err error
+			if known, err = t.lookupAlerts(p.g.ID, lookup, false); err != nil {
+				return err
+			}
 		}
-		if _, updates, err = compute(updates, known); err != nil {
-			return nil, err
+		if err := ic.compute(p, p.keys, known); err != nil {
+			return err
 		}
+		if lock && len(p.updates) > 0 {
+			known, err := t.lookupAlerts(p.g.ID, p.updates, true)
+			if err != nil {
+				return err
+			}
+			inserts := p.inserts
+			if err := ic.compute(p, p.updates, known); err != nil {
+				return err
+			}
+			p.inserts = inserts
+		}
+	}
+	if err := ic.preRoute(parts); err != nil {
+		return err
 	}
 	for attempt := 0; ; attempt++ {
-		if err := t.updateAlerts(updates, states); err != nil {
-			return nil, err
+		for _, p := range parts {
+			if err := t.updateAlerts(p.updates, p.states); err != nil {
+				return err
+			}
 		}
-		lost, err := t.insertAlerts(g.ID, inserts, states)
+		lost, err := t.insertAlerts(parts)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(lost) == 0 {
 			break
 		}
 		if attempt > 0 {
-			return nil, errors.New("sqlstore: alert insert conflicts twice")
+			return errors.New("sqlstore: alert insert conflicts twice")
 		}
-		// Another delivery inserted these keys first (PostgreSQL): apply the events to its rows.
-		if known, err = t.lookupAlerts(g.ID, lost, lock); err != nil {
-			return nil, err
-		}
-		for _, k := range lost {
-			if known[k] == nil {
-				return nil, fmt.Errorf("sqlstore: alert %q conflicts but cannot be found", k)
+		// Another delivery inserted these keys first (PostgreSQL, or SQLite when a key a read before the write
+		// did not find was inserted since): apply the events to its rows.
+		for _, p := range parts {
+			p.inserts, p.updates = nil, nil
+			keys := lost[p]
+			if len(keys) == 0 {
+				continue
+			}
+			known, err := t.lookupAlerts(p.g.ID, keys, lock)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if known[k] == nil {
+					return fmt.Errorf("sqlstore: alert %q conflicts but cannot be found", k)
+				}
+			}
+			if err := ic.compute(p, keys, known); err != nil {
+				return err
 			}
 		}
-		if inserts, updates, err = compute(lost, known); err != nil {
-			return nil, err
+	}
+	if t.s.writer != nil { // every key of the parts is an alert now
+		for _, p := range parts {
+			id, keys := p.g.ID, p.keys
+			t.afterCommit(func() { t.s.integrations.keys.add(id, keys) })
 		}
 	}
 	// Route what fired (new alerts, resolved ones firing again, suppressed ones no longer suppressed) and check
 	// the incidents of what resolved.
-	var fired, resolved, changed []string
-	for _, k := range keys {
-		st, before := states[k], prev[k]
-		if !st.dirty {
-			continue
-		}
-		changed = append(changed, k)
-		wasResolved := before == nil || before.status == firebreak.AlertResolved
-		switch {
-		case st.status != firebreak.AlertResolved && (wasResolved || st.reroute):
-			fired = append(fired, k)
-		case st.status == firebreak.AlertResolved && !wasResolved:
-			resolved = append(resolved, k)
-		}
-	}
-	if err := t.routeAlerts(ic, fired, resolved, changed, states); err != nil {
-		return nil, err
-	}
-	for _, k := range fired {
-		for _, i := range byKey[k] {
-			res.states[i].incidentID = states[k].incidentID
+	var fired, resolved, changed []*alertState
+	for _, p := range parts {
+		for _, k := range p.keys {
+			st, before := p.states[k], p.prev[k]
+			if !st.dirty {
+				continue
+			}
+			changed = append(changed, st)
+			wasResolved := before == nil || before.status == firebreak.AlertResolved
+			switch {
+			case st.status != firebreak.AlertResolved && (wasResolved || st.reroute):
+				fired = append(fired, st)
+			case st.status == firebreak.AlertResolved && !wasResolved:
+				resolved = append(resolved, st)
+			}
 		}
 	}
-	for _, k := range changed { // the last event of a key answers the alert as stored
-		idx := byKey[k]
-		res.states[idx[len(idx)-1]] = *states[k]
+	if err := t.routeAlerts(ic, fired, resolved, changed); err != nil {
+		return err
 	}
-	return res, nil
+	for _, p := range parts {
+		for _, k := range p.keys {
+			st := p.states[k]
+			idx := p.byKey[k]
+			if st.dirty { // the last event of a key answers the alert as stored
+				p.res.states[idx[len(idx)-1]] = *st
+			}
+			if st.incidentID != p.prev[k].incident() { // attached by routing
+				for _, i := range idx {
+					p.res.states[i].incidentID = st.incidentID
+				}
+			}
+		}
+	}
+	return nil
 }
 
-// ingestCtx is what one delivery loads at most once, when it needs it: the service, its routing policy and its
+// preRoute attaches the new alerts that page to the open incident of their group, if it has one, before they are
+// inserted (SQLite only): they are inserted with their incident_id, and routing then only records that they
+// joined, instead of inserting them unattached and updating them again. (An alert whose insert conflicts is
+// computed again from the row that won, and routed from that.) On PostgreSQL routing takes the group's lock, which
+// must come after the alert rows', so every alert is routed after the writes.
+func (c *ingestCtx) preRoute(parts []*ingestPart) error {
+	if c.t.s.d.name == dialectPostgres {
+		return nil
+	}
+	for _, p := range parts {
+		for _, k := range p.inserts {
+			st := p.states[k]
+			if st.status == firebreak.AlertResolved || st.suppressed != "" {
+				continue
+			}
+			d, err := c.decide(st)
+			if err != nil {
+				return err
+			}
+			if d.Action != firebreak.RouteIncident {
+				continue
+			}
+			ri, err := c.groupIncident(d.GroupKey)
+			if err != nil {
+				return err
+			}
+			if ri != nil {
+				st.incidentID, st.preAttached = ri.id, true
+			}
+		}
+	}
+	return nil
+}
+
+// decide returns the routing decision for an alert under the service's policy, made once per alert.
+func (c *ingestCtx) decide(st *alertState) (firebreak.RoutingDecision, error) {
+	if st.route == nil {
+		policy, err := c.routing()
+		if err != nil {
+			return firebreak.RoutingDecision{}, err
+		}
+		d := firebreak.Route(policy, st.routingAlert(st.g, st.key))
+		st.route = &d
+	}
+	return *st.route, nil
+}
+
+// groupIncident returns the open incident of a group (within the policy's group window), nil if there is none,
+// found once per ingest.
+func (c *ingestCtx) groupIncident(groupKey string) (*routedIncident, error) {
+	if ri, ok := c.groups[groupKey]; ok {
+		return ri, nil
+	}
+	svc, err := c.service()
+	if err != nil {
+		return nil, err
+	}
+	policy, err := c.routing()
+	if err != nil {
+		return nil, err
+	}
+	ri, err := c.t.findGroupIncident(svc, groupKey, c.now.Add(-policy.GroupWindow))
+	if err != nil {
+		return nil, err
+	}
+	if ri != nil {
+		c.setGroupIncident(groupKey, ri)
+	}
+	return ri, nil
+}
+
+func (c *ingestCtx) setGroupIncident(groupKey string, ri *routedIncident) {
+	if c.groups == nil {
+		c.groups = map[string]*routedIncident{}
+	}
+	c.groups[groupKey] = ri
+}
+
+// incident is the incident of an alert, "" for none (or no alert).
+func (st *alertState) incident() string {
+	if st == nil {
+		return ""
+	}
+	return st.incidentID
+}
+
+// compute runs the events of keys of p on the known states (nil: a new alert) and sorts the keys by what must be
+// written (p.inserts, p.updates).
+func (c *ingestCtx) compute(p *ingestPart, keys []string, known map[string]*alertState) error {
+	p.inserts, p.updates = nil, nil
+	for _, k := range keys {
+		st := known[k]
+		p.prev[k] = st
+		triggered := false
+		for _, i := range p.byKey[k] {
+			st = applyEvent(st, &p.events[i], p.payloads[i], c.now, c.flapping)
+			p.res.keys[i], p.res.states[i] = k, *st
+			triggered = triggered || p.events[i].Action == "trigger"
+		}
+		if c.err != nil {
+			return c.err
+		}
+		st, err := c.suppress(st, p.prev[k], triggered)
+		if err != nil {
+			return err
+		}
+		st.g, st.key = p.g, k
+		p.states[k] = st
+		switch {
+		case !st.dirty:
+		case st.inDB:
+			p.updates = append(p.updates, k)
+		default:
+			p.inserts = append(p.inserts, k)
+		}
+	}
+	return nil
+}
+
+// ingestCtx is what one ingest loads at most once, when it needs it: the service, its routing policy and its
 // active maintenance window.
 type ingestCtx struct {
-	t         *txn
-	g         *firebreak.Integration
-	now       time.Time
-	serviceID string
-	policy    *firebreak.RoutingPolicy
-	window    *string // the active maintenance window ("" none), once looked up
-	err       error   // of a lazy load inside applyEvent
+	t             *txn
+	integrationID string // of the service, when serviceID is not known yet
+	now           time.Time
+	serviceID     string
+	policy        *firebreak.RoutingPolicy
+	window        *string                    // the active maintenance window ("" none), once looked up
+	groups        map[string]*routedIncident // group key → its open incident, once found
+	err           error                      // of a lazy load inside applyEvent
 }
 
 func (c *ingestCtx) service() (string, error) {
 	if c.serviceID == "" {
-		if err := c.t.row(`SELECT service_id FROM integrations WHERE id = ?`, c.g.ID).Scan(&c.serviceID); err != nil {
+		if err := c.t.row(`SELECT service_id FROM integrations WHERE id = ?`, c.integrationID).Scan(&c.serviceID); err != nil {
 			return "", wrap(err, "route alerts")
 		}
 	}
@@ -1079,72 +1412,109 @@ func (t *txn) updateAlert(st *alertState) error {
 	return wrap(err, "update alert")
 }
 
-// insertSizes are the row counts of the multi-row INSERTs (a delivery is split greedily into them).
-var insertSizes = []int{64, 16, 4, 1}
+// insertSizes are the row counts of the multi-row INSERTs (an ingest is split greedily into them): powers of two,
+// so that n rows take at most log2(n)+1 statements (one prepared statement per size).
+var insertSizes = []int{64, 32, 16, 8, 4, 2, 1}
 
-const alertInsertCols = 21
+const alertInsertCols = 22
 
-// insertAlerts inserts new alerts and returns the keys that another transaction inserted first (nothing was
-// written for those).
-func (t *txn) insertAlerts(integrationID string, keys []string, states map[string]*alertState) ([]string, error) {
-	keys = slices.Clone(keys)
-	slices.Sort(keys) // one insertion order across deliveries: no deadlocks between them (PostgreSQL)
-	var lost []string
-	for len(keys) > 0 {
+// insertAlerts inserts the new alerts of parts (their inserts) and returns, per part, the keys that another
+// transaction inserted first (nothing was written for those).
+func (t *txn) insertAlerts(parts []*ingestPart) (map[*ingestPart][]string, error) {
+	type newAlert struct {
+		p  *ingestPart
+		st *alertState
+	}
+	var rows []newAlert
+	for _, p := range parts {
+		for _, k := range p.inserts {
+			rows = append(rows, newAlert{p, p.states[k]})
+		}
+	}
+	// One insertion order across deliveries: no deadlocks between them (PostgreSQL).
+	slices.SortFunc(rows, func(a, b newAlert) int {
+		if c := strings.Compare(a.p.g.ID, b.p.g.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.st.key, b.st.key)
+	})
+	var lost map[*ingestPart][]string
+	d := t.s.d
+	for len(rows) > 0 {
 		n := 1
 		for _, sz := range insertSizes {
-			if sz <= len(keys) {
+			if sz <= len(rows) {
 				n = sz
 				break
 			}
 		}
-		chunk := keys[:n]
-		keys = keys[n:]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO alerts (id, integration_id, dedup_key, status, summary, severity, source, labels,
-			annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences, transitions,
-			flapping_since, flapped_at, suppressed, maintenance_window_id, maintenance_suppressions) VALUES `)
-		row := "(" + placeholders(alertInsertCols) + ")"
+		chunk := rows[:n]
+		rows = rows[n:]
 		args := make([]any, 0, n*alertInsertCols)
-		for i, k := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-			st := states[k]
-			args = append(args, st.id, integrationID, k, string(st.status), st.p.summary, st.p.severity, st.p.source,
-				st.p.labels, st.p.annotations, st.p.details, st.p.links, t.s.d.ts(st.firstSeen),
-				t.s.d.ts(st.lastSeen), t.s.d.nts(st.resolvedAt), st.occurrences,
-				encodeTransitions(st.flap.Transitions), t.s.d.nts(st.flap.Since), t.s.d.nts(st.flappedAt),
-				string(st.suppressed), nullString(st.windowID), st.maintSupp)
+		for _, r := range chunk {
+			st := r.st
+			args = append(args, st.id, r.p.g.ID, st.key, string(st.status), st.p.summary, st.p.severity, st.p.source,
+				st.p.labels, st.p.annotations, st.p.details, st.p.links, d.ts(st.firstSeen), d.ts(st.lastSeen),
+				d.nts(st.resolvedAt), st.occurrences, encodeTransitions(st.flap.Transitions), d.nts(st.flap.Since),
+				d.nts(st.flappedAt), string(st.suppressed), nullString(st.windowID), st.maintSupp,
+				nullString(st.incidentID))
 		}
-		b.WriteString(` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING dedup_key`)
-		rows, err := t.query(b.String(), args...)
+		q, err := t.query(alertInsertSQL(n), args...)
 		if err != nil {
 			return nil, wrap(err, "insert alerts")
 		}
-		inserted := make(map[string]bool, n)
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
+		inserted := make(map[string]bool, n) // id → inserted
+		for q.Next() {
+			var id string
+			if err := q.Scan(&id); err != nil {
+				q.Close()
 				return nil, wrap(err, "insert alerts")
 			}
-			inserted[k] = true
+			inserted[id] = true
 		}
-		if err := rows.Close(); err != nil {
+		if err := q.Close(); err != nil {
 			return nil, wrap(err, "insert alerts")
 		}
-		if err := rows.Err(); err != nil {
+		if err := q.Err(); err != nil {
 			return nil, wrap(err, "insert alerts")
 		}
-		for _, k := range chunk {
-			if !inserted[k] {
-				lost = append(lost, k)
+		if len(inserted) == n {
+			continue
+		}
+		for _, r := range chunk {
+			if !inserted[r.st.id] {
+				if lost == nil {
+					lost = map[*ingestPart][]string{}
+				}
+				lost[r.p] = append(lost[r.p], r.st.key)
 			}
 		}
 	}
 	return lost, nil
+}
+
+var alertInserts sync.Map // row count → SQL
+
+// alertInsertSQL is the INSERT of n alerts that skips (and does not return) those whose key exists.
+func alertInsertSQL(n int) string {
+	if q, ok := alertInserts.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO alerts (id, integration_id, dedup_key, status, summary, severity, source, labels,
+		annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences, transitions,
+		flapping_since, flapped_at, suppressed, maintenance_window_id, maintenance_suppressions, incident_id) VALUES `)
+	row := "(" + placeholders(alertInsertCols) + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(` ON CONFLICT (integration_id, dedup_key) DO NOTHING RETURNING id`)
+	q := b.String()
+	alertInserts.Store(n, q)
+	return q
 }
 
 // --- list ------------------------------------------------------------------------------------------------------

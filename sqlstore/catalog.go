@@ -11,7 +11,8 @@ import (
 )
 
 const serviceCols = `s.id, s.slug, s.name, s.owner_team, s.tier, s.description, s.runbook_url, s.created_at,
-	s.updated_at, s.version`
+	s.updated_at, s.version, s.architecture_changed_at,
+	COALESCE((SELECT ep.name FROM escalation_policies ep WHERE ep.id = s.escalation_policy_id), '')`
 
 // scanServices reads rows of serviceCols plus one dependency slug (LEFT JOIN, ordered by service then position).
 func scanServices(rows *sql.Rows) ([]firebreak.Service, error) {
@@ -21,7 +22,8 @@ func scanServices(rows *sql.Rows) ([]firebreak.Service, error) {
 		var sv firebreak.Service
 		var dep sql.NullString
 		if err := rows.Scan(&sv.ID, &sv.Slug, &sv.Name, &sv.OwnerTeam, &sv.Tier, &sv.Description, &sv.RunbookURL,
-			tsCol(&sv.CreatedAt), tsCol(&sv.UpdatedAt), &sv.Version, &dep); err != nil {
+			tsCol(&sv.CreatedAt), tsCol(&sv.UpdatedAt), &sv.Version, ntsCol(&sv.ArchitectureChangedAt),
+			&sv.EscalationPolicy, &dep); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].ID != sv.ID {
@@ -207,6 +209,12 @@ func (s *Store) UpdateService(ctx context.Context, ref string, p firebreak.Servi
 				return err
 			}
 		}
+		policyChanged := false
+		if p.EscalationPolicy != nil { // escalation.go
+			if policyChanged, err = t.setServiceEscalationPolicy(sv, *p.EscalationPolicy); err != nil {
+				return err
+			}
+		}
 		depsChanged := !slices.Equal(before.DependsOn, sv.DependsOn)
 		if depsChanged {
 			if err := t.checkServices("depends_on", sv.DependsOn); err != nil {
@@ -214,14 +222,15 @@ func (s *Store) UpdateService(ctx context.Context, ref string, p firebreak.Servi
 			}
 		}
 		if !depsChanged && before.Name == sv.Name && before.OwnerTeam == sv.OwnerTeam && before.Tier == sv.Tier &&
-			before.Description == sv.Description && before.RunbookURL == sv.RunbookURL {
+			!policyChanged && before.Description == sv.Description && before.RunbookURL == sv.RunbookURL &&
+			sameTime(before.ArchitectureChangedAt, sv.ArchitectureChangedAt) {
 			out = before
 			return nil
 		}
 		if _, err := t.exec(`UPDATE services SET name = ?, owner_team = ?, tier = ?, description = ?,
-			runbook_url = ?, updated_at = ?, version = ? WHERE id = ?`,
+			runbook_url = ?, updated_at = ?, version = ?, architecture_changed_at = ? WHERE id = ?`,
 			sv.Name, sv.OwnerTeam, sv.Tier, sv.Description, sv.RunbookURL, s.d.ts(sv.UpdatedAt), sv.Version,
-			sv.ID); err != nil {
+			s.d.nts(sv.ArchitectureChangedAt), sv.ID); err != nil {
 			return wrap(err, "update service")
 		}
 		if depsChanged {

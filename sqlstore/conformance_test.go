@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -250,6 +251,8 @@ func TestDeclareBackdated(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
 		ctx := context.Background()
+		// The lifecycle alone: no close policy (TestClosePolicy covers it).
+		s.SetFollowThroughPolicy(firebreak.FollowThroughPolicy{CloseRequires: []firebreak.Severity{}})
 		inc := declare(t, s, "Checkout failing", firebreak.SEV1)
 		step := func(to firebreak.Status, msg string) *firebreak.Incident {
 			t.Helper()
@@ -682,7 +685,7 @@ func TestActionItems(t *testing.T) {
 		wantField(t, err, "due_date", "YYYY-MM-DD")
 
 		list := must(s.ListActionItems(ctx, inc.ID))
-		if len(list) != 2 || list[0] != *a3 || list[1] != *b {
+		if len(list) != 2 || !reflect.DeepEqual(list[0], *a3) || !reflect.DeepEqual(list[1], *b) {
 			t.Fatalf("list:\n%+v\nwant\n%+v\n%+v", list, a3, b)
 		}
 		var got []string

@@ -230,12 +230,52 @@ func (s *scanTime) Scan(v any) error {
 }
 
 func (s *scanTime) parse(v string) error {
+	if t, ok := parseStored(v); ok {
+		s.set(t)
+		return nil
+	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
 		return fmt.Errorf("sqlstore: bad timestamp %q: %w", v, err)
 	}
 	s.set(t)
 	return nil
+}
+
+// parseStored parses a timestamp in exactly the stored layout (tsLayout, UTC), several times faster than
+// time.Parse (reads of many rows, such as the metrics, parse eight per row); ok is false for anything else.
+func parseStored(v string) (time.Time, bool) {
+	if len(v) != len(tsLayout) || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' ||
+		v[19] != '.' || v[26] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, j int) (int, bool) {
+		n := 0
+		for k := i; k < j; k++ {
+			c := v[k]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	var f [7]int
+	for i, r := range [7][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}, {20, 26}} {
+		n, ok := num(r[0], r[1])
+		if !ok {
+			return time.Time{}, false
+		}
+		f[i] = n
+	}
+	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], f[6]*1000, time.UTC)
+	if t.Day() != f[2] { // 31 April and the like: time.Date normalizes, time.Parse refuses
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // notifyChannel is the PostgreSQL NOTIFY channel that carries "timeline of incident X changed" across replicas.

@@ -64,6 +64,7 @@ func (c *incidentCache) forget(id string) {
 // copyIncident copies everything a caller could change, so cached values are never shared.
 func copyIncident(inc firebreak.Incident) firebreak.Incident {
 	inc.Services = slices.Clone(inc.Services)
+	inc.Tags = slices.Clone(inc.Tags)
 	inc.Roles = maps.Clone(inc.Roles)
 	m := &inc.Milestones
 	for _, p := range []**time.Time{&m.ImpactStartedAt, &m.DetectedAt, &m.DeclaredAt, &m.AcknowledgedAt,

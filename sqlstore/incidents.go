@@ -41,7 +41,7 @@ func init() {
 
 const incidentCols = `i.id, i.number, i.title, i.summary, i.severity, i.status, i.commander, i.tech_lead,
 	i.comms_lead, i.impact_started_at, i.detected_at, i.declared_at, i.acknowledged_at, i.mitigated_at,
-	i.resolved_at, i.closed_at, i.created_by, i.created_at, i.updated_at, i.version`
+	i.resolved_at, i.closed_at, i.created_by, i.created_at, i.updated_at, i.version, i.tags`
 
 // scanIncidents reads rows of incidentCols plus one service slug (LEFT JOIN, ordered by incident then position)
 // into incidents in row order.
@@ -52,17 +52,22 @@ func scanIncidents(rows *sql.Rows) ([]firebreak.Incident, error) {
 		var inc firebreak.Incident
 		var roles [3]string
 		var slug sql.NullString
+		var tags string
 		m := &inc.Milestones
 		if err := rows.Scan(&inc.ID, &inc.Number, &inc.Title, &inc.Summary, &inc.Severity, &inc.Status,
 			&roles[0], &roles[1], &roles[2], ntsCol(&m.ImpactStartedAt), ntsCol(&m.DetectedAt),
 			ntsCol(&m.DeclaredAt), ntsCol(&m.AcknowledgedAt), ntsCol(&m.MitigatedAt), ntsCol(&m.ResolvedAt),
 			ntsCol(&m.ClosedAt), &inc.CreatedBy, tsCol(&inc.CreatedAt), tsCol(&inc.UpdatedAt), &inc.Version,
-			&slug); err != nil {
+			&tags, &slug); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].ID != inc.ID {
 			inc.Reference = firebreak.IncidentRef(inc.Number)
 			inc.Services = []string{}
+			inc.Tags = strings.Fields(tags)
+			if inc.Tags == nil {
+				inc.Tags = []string{}
+			}
 			inc.Roles = map[firebreak.Role]string{}
 			for i, rc := range roleColumns {
 				if roles[i] != "" {
@@ -179,16 +184,19 @@ func (t *txn) insertIncident(inc *firebreak.Incident) error {
 	roles := roleValues(inc.Roles)
 	_, err := t.exec(`INSERT INTO incidents (id, number, title, summary, severity, status, commander, tech_lead,
 		comms_lead, impact_started_at, detected_at, declared_at, acknowledged_at, mitigated_at, resolved_at,
-		closed_at, created_by, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		closed_at, created_by, created_at, updated_at, version, tags)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		inc.ID, inc.Number, inc.Title, inc.Summary, inc.Severity, inc.Status, roles[0], roles[1], roles[2],
 		d.nts(m.ImpactStartedAt), d.nts(m.DetectedAt), d.nts(m.DeclaredAt), d.nts(m.AcknowledgedAt),
 		d.nts(m.MitigatedAt), d.nts(m.ResolvedAt), d.nts(m.ClosedAt), inc.CreatedBy, d.ts(inc.CreatedAt),
-		d.ts(inc.UpdatedAt), inc.Version)
+		d.ts(inc.UpdatedAt), inc.Version, strings.Join(inc.Tags, " "))
 	if err != nil {
 		return wrap(err, "insert incident")
 	}
-	return t.setIncidentServices(inc.ID, inc.Services, false)
+	if err := t.setIncidentServices(inc.ID, inc.Services, false); err != nil {
+		return err
+	}
+	return t.scheduleRecurrenceCheck(inc.ID) // related.go: is it a recurrence of an earlier incident?
 }
 
 // updateIncident writes the incident's own fields.
@@ -198,10 +206,11 @@ func (t *txn) updateIncident(inc *firebreak.Incident) error {
 	roles := roleValues(inc.Roles)
 	_, err := t.exec(`UPDATE incidents SET title = ?, summary = ?, severity = ?, status = ?, commander = ?,
 		tech_lead = ?, comms_lead = ?, impact_started_at = ?, detected_at = ?, declared_at = ?, acknowledged_at = ?,
-		mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?, version = ? WHERE id = ?`,
+		mitigated_at = ?, resolved_at = ?, closed_at = ?, updated_at = ?, version = ?, tags = ? WHERE id = ?`,
 		inc.Title, inc.Summary, inc.Severity, inc.Status, roles[0], roles[1], roles[2],
 		d.nts(m.ImpactStartedAt), d.nts(m.DetectedAt), d.nts(m.DeclaredAt), d.nts(m.AcknowledgedAt),
-		d.nts(m.MitigatedAt), d.nts(m.ResolvedAt), d.nts(m.ClosedAt), d.ts(inc.UpdatedAt), inc.Version, inc.ID)
+		d.nts(m.MitigatedAt), d.nts(m.ResolvedAt), d.nts(m.ClosedAt), d.ts(inc.UpdatedAt), inc.Version,
+		strings.Join(inc.Tags, " "), inc.ID)
 	id := inc.ID
 	t.afterCommit(func() { t.s.incidents.forget(id) })
 	return wrap(err, "update incident")
@@ -376,6 +385,16 @@ func (s *Store) ChangeStatus(ctx context.Context, ref string, to firebreak.Statu
 		ev, err := inc.Transition(to, message, actor, s.clock())
 		if err != nil {
 			return nil, err
+		}
+		// By the close policy, a SEV1/SEV2 closes only when followed through (followthrough.go).
+		if to == firebreak.StatusClosed {
+			b, err := t.closeBlockers(inc)
+			if err != nil {
+				return nil, err
+			}
+			if len(b) > 0 {
+				return nil, firebreak.CloseBlockedError(inc.Ref(), b)
+			}
 		}
 		// A resolved SEV1/SEV2 gets its post-mortem draft in the same transaction (postmortems.go).
 		if err := t.autoDraftPostmortem(inc, ev); err != nil {

@@ -46,6 +46,9 @@ func (x q) loadTeam(ref string, lock bool) (*firebreak.Team, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tm.Channels, err = x.teamChannelNames(tm.ID); err != nil {
+		return nil, err
+	}
 	return &tm, nil
 }
 
@@ -187,7 +190,13 @@ func (s *Store) UpdateTeam(ctx context.Context, ref string, p firebreak.TeamPatc
 		if err := p.Apply(tm, s.clock()); err != nil {
 			return err
 		}
-		if tm.Name == before {
+		channels := false
+		if p.Channels != nil {
+			if channels, err = t.setTeamChannels(tm.ID, *p.Channels); err != nil {
+				return err
+			}
+		}
+		if tm.Name == before && !channels {
 			out, err = t.loadTeam(tm.ID, false)
 			return err
 		}
@@ -195,8 +204,8 @@ func (s *Store) UpdateTeam(ctx context.Context, ref string, p firebreak.TeamPatc
 			s.d.ts(tm.UpdatedAt), tm.Version, tm.ID); err != nil {
 			return wrap(err, "update team")
 		}
-		out = tm
-		return nil
+		out, err = t.loadTeam(tm.ID, false)
+		return err
 	})
 	if err != nil {
 		return nil, wrap(err, "update team")

@@ -390,6 +390,9 @@ func announcement(ev firebreak.TimelineEvent) notify.Kind {
 // incident's services for each announced event, and moves the incident's update reminder. Events that announce
 // nothing and move no reminder cost nothing.
 func (t *txn) enqueueAnnouncements(incidentID string, events []firebreak.TimelineEvent) error {
+	if err := t.recurrenceOnCommander(incidentID, events); err != nil { // related.go: warn a new commander
+		return err
+	}
 	relevant, declared := false, false
 	for _, ev := range events {
 		switch ev.Kind {
@@ -491,8 +494,18 @@ func (t *txn) enqueueToIncidentChannels(inc *firebreak.Incident, publicURL strin
 	return nil
 }
 
+// insertNotification queues one message to one channel. A message about an open, unacknowledged incident gets a
+// one-click acknowledgement link of its own (recipient: the channel's owner, or the channel).
 func (t *txn) insertNotification(channelID, incidentID string, m notify.Message, now time.Time) (string, error) {
 	m.ID = newID()
+	if incidentID != "" && m.Incident.AckURL == "" && ackable(m.Kind) {
+		publicURL, _ := t.s.outboxSettings().get()
+		link, err := t.issueAckLink(incidentID, m.ID, channelID, publicURL, now)
+		if err != nil {
+			return "", err
+		}
+		m.Incident.AckURL = link
+	}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return "", err

@@ -34,15 +34,16 @@ type pmDocument struct {
 }
 
 const postmortemCols = `p.id, p.incident_id, i.number, p.status, p.title, p.document, p.follow_up_at,
-	p.published_at, p.closed_at, p.created_by, p.created_at, p.updated_at, p.version`
+	p.published_at, p.closed_at, p.created_by, p.created_at, p.updated_at, p.version, p.follow_up_reminded_at`
 
-func scanPostmortem(r rowScanner) (*firebreak.Postmortem, error) {
+// scanPostmortem reads postmortemCols, then extra columns into extra.
+func scanPostmortem(r rowScanner, extra ...any) (*firebreak.Postmortem, error) {
 	var pm firebreak.Postmortem
 	var number int64
 	var doc string
-	if err := r.Scan(&pm.ID, &pm.IncidentID, &number, &pm.Status, &pm.Title, &doc, ntsCol(&pm.FollowUpAt),
-		ntsCol(&pm.PublishedAt), ntsCol(&pm.ClosedAt), &pm.CreatedBy, tsCol(&pm.CreatedAt), tsCol(&pm.UpdatedAt),
-		&pm.Version); err != nil {
+	if err := r.Scan(append([]any{&pm.ID, &pm.IncidentID, &number, &pm.Status, &pm.Title, &doc,
+		ntsCol(&pm.FollowUpAt), ntsCol(&pm.PublishedAt), ntsCol(&pm.ClosedAt), &pm.CreatedBy, tsCol(&pm.CreatedAt),
+		tsCol(&pm.UpdatedAt), &pm.Version, ntsCol(&pm.FollowUpRemindedAt)}, extra...)...); err != nil {
 		return nil, err
 	}
 	pm.IncidentRef = firebreak.IncidentRef(number)
@@ -375,10 +376,11 @@ func (t *txn) insertPostmortem(pm *firebreak.Postmortem, author string) error {
 	}
 	d := t.s.d
 	if _, err := t.exec(`INSERT INTO postmortems (id, incident_id, status, title, document, follow_up_at,
-		published_at, closed_at, created_by, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		published_at, closed_at, created_by, created_at, updated_at, version, follow_up_remind_at, categories)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		pm.ID, pm.IncidentID, pm.Status, pm.Title, doc, d.nts(pm.FollowUpAt), d.nts(pm.PublishedAt),
-		d.nts(pm.ClosedAt), pm.CreatedBy, d.ts(pm.CreatedAt), d.ts(pm.UpdatedAt), pm.Version); err != nil {
+		d.nts(pm.ClosedAt), pm.CreatedBy, d.ts(pm.CreatedAt), d.ts(pm.UpdatedAt), pm.Version, t.reviewRemindAt(pm),
+		postmortemCategories(pm)); err != nil {
 		if isUniqueViolation(err) {
 			return firebreak.Errorf(firebreak.EConflict, "incident %s already has a post-mortem", pm.IncidentRef)
 		}
@@ -512,9 +514,10 @@ func (s *Store) mutatePostmortem(ctx context.Context, ref string, ifVersion int6
 		}
 		d := s.d
 		if _, err := t.exec(`UPDATE postmortems SET status = ?, title = ?, document = ?, follow_up_at = ?,
-			published_at = ?, closed_at = ?, updated_at = ?, version = ? WHERE id = ?`,
+			published_at = ?, closed_at = ?, updated_at = ?, version = ?, follow_up_remind_at = ?, categories = ?
+			WHERE id = ?`,
 			pm.Status, pm.Title, doc, d.nts(pm.FollowUpAt), d.nts(pm.PublishedAt), d.nts(pm.ClosedAt),
-			d.ts(pm.UpdatedAt), pm.Version, pm.ID); err != nil {
+			d.ts(pm.UpdatedAt), pm.Version, t.reviewRemindAt(pm), postmortemCategories(pm), pm.ID); err != nil {
 			return wrap(err, "save post-mortem")
 		}
 		if err := t.indexPostmortem(pm); err != nil {
@@ -635,10 +638,33 @@ func (s *Store) ClosePostmortem(ctx context.Context, ref string, notes string,
 		if pm.Status != firebreak.PostmortemPublished {
 			return workflowConflict(pm, "close", firebreak.PostmortemPublished)
 		}
+		// The follow-up review closes the loop: by the close policy, not while action items are unresolved.
+		var sev firebreak.Severity
+		if err := t.row(`SELECT severity FROM incidents WHERE id = ?`, pm.IncidentID).Scan(&sev); err != nil {
+			return wrap(err, "close post-mortem")
+		}
+		if s.FollowThroughPolicy().RequiresFollowThrough(sev) {
+			if b := firebreak.UnresolvedItems(pm.ActionItems); len(b) > 0 {
+				return firebreak.CloseBlockedError("the post-mortem of "+pm.IncidentRef, b)
+			}
+		}
 		now := s.clock()
 		pm.Status, pm.ClosedAt, pm.FollowUpNotes = firebreak.PostmortemClosed, &now, strings.TrimSpace(notes)
 		return nil
 	})
+}
+
+// postmortemCategories is the categories column: the distinct fishbone categories of the contributing factors,
+// space-separated (the knowledge base filters on it).
+func postmortemCategories(pm *firebreak.Postmortem) string {
+	var cs []string
+	for _, f := range pm.ContributingFactors {
+		if c := string(f.Category); c != "" && !slices.Contains(cs, c) {
+			cs = append(cs, c)
+		}
+	}
+	slices.Sort(cs)
+	return strings.Join(cs, " ")
 }
 
 // ListPostmortemRevisions lists every saved version, oldest first.

@@ -246,6 +246,14 @@ func TestPostmortemWorkflow(t *testing.T) {
 		wantCode(t, err, firebreak.EConflict)
 		_, err = s.ClosePostmortem(alice, inc.Reference, "all items verified", pub.Version-1)
 		wantCode(t, err, firebreak.EPreconditionFailed)
+		// A SEV1's post-mortem closes after the follow-up review only once its action items are resolved.
+		_, err = s.ClosePostmortem(alice, inc.Reference, "all items verified", pub.Version)
+		if e := wantCode(t, err, firebreak.EConflict); !slices.Equal(fieldNames(e), []string{"action_items[0]"}) {
+			t.Fatalf("close with an open item: %+v", e)
+		}
+		item := pub.ActionItems[0]
+		must(s.UpdateActionItem(alice, inc.Reference, item.ID, firebreak.ActionItemPatch{Status: ptr(firebreak.ActionDone)}, 0))
+		must(s.UpdateActionItem(lee, inc.Reference, item.ID, firebreak.ActionItemPatch{Status: ptr(firebreak.ActionVerified)}, 0))
 		closed := must(s.ClosePostmortem(alice, inc.Reference, "all items verified", pub.Version))
 		if closed.Status != firebreak.PostmortemClosed || closed.ClosedAt == nil || closed.FollowUpNotes == "" {
 			t.Fatalf("closed %+v", closed)

@@ -82,12 +82,15 @@ func (s *Store) ListUpdates(ctx context.Context, ref string) ([]firebreak.Status
 }
 
 const actionItemCols = `id, incident_id, title, owner, due_date, priority, kind, status, reason, created_at,
-	updated_at, version, verified_by, verified_at, tracker_url`
+	updated_at, version, verified_by, verified_at, tracker_url, done_at, reminded_at, reminders, team_reminded_at`
 
-func scanActionItem(r rowScanner) (firebreak.ActionItem, error) {
+// scanActionItem reads actionItemCols, then extra columns into extra.
+func scanActionItem(r rowScanner, extra ...any) (firebreak.ActionItem, error) {
 	var a firebreak.ActionItem
-	err := r.Scan(&a.ID, &a.IncidentID, &a.Title, &a.Owner, &a.DueDate, &a.Priority, &a.Kind, &a.Status, &a.Reason,
-		tsCol(&a.CreatedAt), tsCol(&a.UpdatedAt), &a.Version, &a.VerifiedBy, ntsCol(&a.VerifiedAt), &a.TrackerURL)
+	err := r.Scan(append([]any{&a.ID, &a.IncidentID, &a.Title, &a.Owner, &a.DueDate, &a.Priority, &a.Kind, &a.Status,
+		&a.Reason, tsCol(&a.CreatedAt), tsCol(&a.UpdatedAt), &a.Version, &a.VerifiedBy, ntsCol(&a.VerifiedAt),
+		&a.TrackerURL, ntsCol(&a.DoneAt), ntsCol(&a.RemindedAt), &a.Reminders, ntsCol(&a.TeamRemindedAt)},
+		extra...)...)
 	return a, err
 }
 
@@ -112,6 +115,9 @@ func (s *Store) AddActionItem(ctx context.Context, ref string, in firebreak.Acti
 		a := firebreak.ActionItem{ID: newID(), IncidentID: h.id, Title: in.Title, Owner: in.Owner,
 			DueDate: in.DueDate, Priority: in.Priority, Kind: in.Kind, Status: in.Status, Reason: in.Reason,
 			TrackerURL: in.TrackerURL, CreatedAt: now, UpdatedAt: now, Version: 1}
+		if a.Status == firebreak.ActionDone {
+			a.DoneAt = &now
+		}
 		if a.DueDate == "" { // by the incident's severity: SEV1 15 days, SEV2 30 days
 			var sev firebreak.Severity
 			if err := t.row(`SELECT severity FROM incidents WHERE id = ?`, h.id).Scan(&sev); err != nil {
@@ -121,11 +127,11 @@ func (s *Store) AddActionItem(ctx context.Context, ref string, in firebreak.Acti
 				a.DueDate = now.Add(d).UTC().Format(time.DateOnly)
 			}
 		}
-		if _, err := t.exec(`INSERT INTO action_items (`+actionItemCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := t.exec(`INSERT INTO action_items (`+actionItemCols+`, remind_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.IncidentID, a.Title, a.Owner, a.DueDate, a.Priority, a.Kind, a.Status, a.Reason,
 			s.d.ts(a.CreatedAt), s.d.ts(a.UpdatedAt), a.Version, a.VerifiedBy, s.d.nts(a.VerifiedAt),
-			a.TrackerURL); err != nil {
+			a.TrackerURL, s.d.nts(a.DoneAt), nil, 0, nil, t.remindAt(&a)); err != nil {
 			return wrap(err, "insert action item")
 		}
 		ev := firebreak.TimelineEvent{Kind: firebreak.EventActionItemAdded, Actor: actor, OccurredAt: now,
@@ -180,10 +186,10 @@ func (s *Store) UpdateActionItem(ctx context.Context, ref, itemID string, p fire
 			return nil
 		}
 		if _, err := t.exec(`UPDATE action_items SET title = ?, owner = ?, due_date = ?, priority = ?, kind = ?,
-			status = ?, reason = ?, updated_at = ?, version = ?, verified_by = ?, verified_at = ?, tracker_url = ?
-			WHERE id = ?`,
+			status = ?, reason = ?, updated_at = ?, version = ?, verified_by = ?, verified_at = ?, tracker_url = ?,
+			done_at = ?, remind_at = ? WHERE id = ?`,
 			a.Title, a.Owner, a.DueDate, a.Priority, a.Kind, a.Status, a.Reason, s.d.ts(a.UpdatedAt), a.Version,
-			a.VerifiedBy, s.d.nts(a.VerifiedAt), a.TrackerURL, a.ID); err != nil {
+			a.VerifiedBy, s.d.nts(a.VerifiedAt), a.TrackerURL, s.d.nts(a.DoneAt), t.remindAt(&a), a.ID); err != nil {
 			return wrap(err, "update action item")
 		}
 		ev := firebreak.TimelineEvent{Kind: firebreak.EventActionItemChanged, Actor: actor, OccurredAt: now,
@@ -320,15 +326,13 @@ func (s *Store) ListFollowUps(ctx context.Context, f firebreak.ActionItemFilter)
 	for rows.Next() {
 		var fu firebreak.FollowUp
 		var number int64
-		a := &fu.ActionItem
-		if err := rows.Scan(&a.ID, &a.IncidentID, &a.Title, &a.Owner, &a.DueDate, &a.Priority, &a.Kind, &a.Status,
-			&a.Reason, tsCol(&a.CreatedAt), tsCol(&a.UpdatedAt), &a.Version, &a.VerifiedBy, ntsCol(&a.VerifiedAt),
-			&a.TrackerURL, &number, &fu.IncidentTitle, &fu.Severity); err != nil {
+		a, err := scanActionItem(rows, &number, &fu.IncidentTitle, &fu.Severity)
+		if err != nil {
 			return nil, wrap(err, "list follow-ups")
 		}
+		fu.ActionItem = a
 		fu.IncidentRef = firebreak.IncidentRef(number)
-		fu.Overdue = (a.Status == firebreak.ActionOpen || a.Status == firebreak.ActionInProgress) && a.DueDate != "" &&
-			a.DueDate < today
+		fu.Overdue = a.Pending() && a.DueDate != "" && a.DueDate < today
 		items = append(items, fu)
 	}
 	if err := rows.Err(); err != nil {

@@ -140,28 +140,29 @@ func (x q) loadRoutingPolicy(serviceID string) (firebreak.RoutingPolicy, error) 
 type routedIncident struct {
 	id       string
 	number   int64
-	alertIDs []string
+	alertIDs []string // to attach
 	events   []firebreak.TimelineEvent
+	routed   bool // in routeAlerts' list
 }
 
-// routeAlerts routes the alerts of fired keys (created, firing again, or no longer suppressed) that nothing
-// suppresses, records on their incidents the alerts of changed keys that this delivery marked flapping,
-// acknowledges the incidents of acknowledged alerts, and checks the incidents of resolved keys. states hold the
-// alerts as written; their incidentID is updated for the attached ones.
-func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []string, states map[string]*alertState) error {
-	var marked, acked []string
-	for _, k := range changed {
-		if st := states[k]; st.marked {
-			marked = append(marked, k)
+// routeAlerts routes the fired alerts (created, firing again, or no longer suppressed) that nothing suppresses,
+// records on their incidents the changed alerts that this ingest marked flapping, acknowledges the incidents of
+// acknowledged alerts, and checks the incidents of resolved ones. The alerts are as written (all of ic's
+// service); the incidentID of the attached ones is updated.
+func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []*alertState) error {
+	var marked, acked []*alertState
+	for _, st := range changed {
+		if st.marked {
+			marked = append(marked, st)
 		}
-		if st := states[k]; st.acked {
-			acked = append(acked, k)
+		if st.acked {
+			acked = append(acked, st)
 		}
 	}
 	if len(fired) == 0 && len(resolved) == 0 && len(marked) == 0 && len(acked) == 0 {
 		return nil
 	}
-	g, now := ic.g, ic.now
+	now := ic.now
 	serviceID, err := ic.service()
 	if err != nil {
 		return err
@@ -170,38 +171,43 @@ func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []string, stat
 	if err != nil {
 		return err
 	}
-	actor := string(g.Kind)
-	groups := map[string]*routedIncident{} // group key → incident, for this delivery
-	var order []*routedIncident
-	for _, k := range fired {
-		st := states[k]
+	var order []*routedIncident // the incidents alerts join, each once
+	for _, st := range fired {
 		if st.suppressed != "" { // maintenance or flapping: recorded, pages nobody
 			continue
 		}
-		a := st.routingAlert(g, k)
-		d := firebreak.Route(policy, a)
+		d, err := ic.decide(st)
+		if err != nil {
+			return err
+		}
 		if d.Action != firebreak.RouteIncident {
 			continue
 		}
-		ri, ok := groups[d.GroupKey]
-		if !ok {
-			if ri, err = t.findGroupIncident(serviceID, d.GroupKey, now.Add(-policy.GroupWindow)); err != nil {
+		g, k := st.g, st.key
+		a := st.routingAlert(g, k)
+		ri, err := ic.groupIncident(d.GroupKey)
+		if err != nil {
+			return err
+		}
+		if ri == nil {
+			if ri, err = t.openAlertIncident(g, serviceID, d, &a, now); err != nil {
 				return err
 			}
-			if ri == nil {
-				if ri, err = t.openAlertIncident(g, serviceID, d, &a, now); err != nil {
-					return err
-				}
-			}
-			groups[d.GroupKey] = ri
+			ic.setGroupIncident(d.GroupKey, ri)
+		}
+		if !ri.routed {
+			ri.routed = true
 			order = append(order, ri)
 		}
-		if st.incidentID == ri.id {
+		if st.preAttached { // inserted attached (preRoute): only the timeline says it yet
+			st.preAttached = false
+		} else if st.incidentID == ri.id {
 			continue
+		} else {
+			st.incidentID = ri.id
+			ri.alertIDs = append(ri.alertIDs, st.id)
 		}
-		st.incidentID = ri.id
-		ri.alertIDs = append(ri.alertIDs, st.id)
-		ri.events = append(ri.events, firebreak.TimelineEvent{Kind: firebreak.EventAlertAttached, Actor: actor,
+		ri.events = append(ri.events, firebreak.TimelineEvent{Kind: firebreak.EventAlertAttached, Actor: string(g.Kind),
 			OccurredAt: now, RecordedAt: now, Message: "Alert joined: " + alertTitle(&a),
 			Data: map[string]string{"alert_id": a.ID, "dedup_key": k, "source": string(a.Source)}})
 	}
@@ -220,12 +226,12 @@ func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []string, stat
 		}
 	}
 	// Alerts marked flapping: their incident says so, once.
-	for _, k := range marked {
-		st := states[k]
+	for _, st := range marked {
 		if st.incidentID == "" {
 			continue
 		}
-		a := st.alert(g, k)
+		k, actor := st.key, string(st.g.Kind)
+		a := st.alert(st.g, k)
 		if err := t.lockIncident(st.incidentID); err != nil {
 			return err
 		}
@@ -240,26 +246,25 @@ func (t *txn) routeAlerts(ic *ingestCtx, fired, resolved, changed []string, stat
 	}
 	// Acknowledged alerts acknowledge their incident, if nobody has yet.
 	seen := map[string]bool{}
-	for _, k := range acked {
-		st := states[k]
+	for _, st := range acked {
 		if st.incidentID == "" || seen[st.incidentID] {
 			continue
 		}
 		seen[st.incidentID] = true
-		a := st.alert(g, k)
-		if err := t.acknowledgeIncident(st.incidentID, &a, actor, now); err != nil {
+		a := st.alert(st.g, st.key)
+		if err := t.acknowledgeIncident(st.incidentID, &a, string(st.g.Kind), now); err != nil {
 			return err
 		}
 	}
 	// Incidents whose alerts may all have resolved now (a flapping alert's resolutions say nothing).
 	seen = map[string]bool{}
-	for _, k := range resolved {
-		id := states[k].incidentID
-		if id == "" || seen[id] || states[k].flap.Since != nil {
+	for _, st := range resolved {
+		id := st.incidentID
+		if id == "" || seen[id] || st.flap.Since != nil {
 			continue
 		}
 		seen[id] = true
-		if err := t.checkAllResolved(id, policy, actor, now); err != nil {
+		if err := t.checkAllResolved(id, policy, string(st.g.Kind), now); err != nil {
 			return err
 		}
 	}
@@ -276,16 +281,11 @@ func (t *txn) acknowledgeIncident(incidentID string, a *firebreak.Alert, actor s
 	if inc.Milestones.AcknowledgedAt != nil || !inc.Status.Open() {
 		return nil
 	}
-	at := now
-	evs, err := inc.Apply(firebreak.IncidentPatch{Milestones: map[string]*time.Time{"acknowledged_at": &at},
-		Reason: "alert acknowledged in " + actor + ": " + alertTitle(a)}, actor, now)
+	evs, err := t.acknowledge(inc, actor, "alert acknowledged in "+actor+": "+alertTitle(a), now)
 	if err != nil || len(evs) == 0 {
 		return err
 	}
 	for i := range evs {
-		if evs[i].Data == nil {
-			evs[i].Data = map[string]string{}
-		}
 		evs[i].Data["alert_id"] = a.ID
 	}
 	if err := t.updateIncident(inc); err != nil {

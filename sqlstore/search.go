@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -97,8 +98,18 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		}
 	}
 	for _, k := range sq.Kinds {
-		if k != firebreak.SearchKindIncident && k != firebreak.SearchKindPostmortem {
-			v.Add("kind", "unknown kind %q: use incident or postmortem", k)
+		if !slices.Contains(firebreak.SearchKinds, k) {
+			v.Add("kind", "unknown kind %q: use incident, postmortem or runbook", k)
+		}
+	}
+	for _, c := range sq.Categories {
+		if !slices.Contains(firebreak.FishboneCategories, c) {
+			v.Add("category", "unknown category %q", c)
+		}
+	}
+	for _, tg := range sq.Tags {
+		if !firebreak.ValidTag(tg) {
+			v.Add("tag", "%q is not a tag", tg)
 		}
 	}
 	if sq.Since != nil && sq.Until != nil && !sq.Until.After(*sq.Since) {
@@ -124,13 +135,14 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 
 	var match, from, score, exclude string
 	var args, excludeArgs []any
+	topKArg := -1 // SQLite: the index in args of the number of pieces ranked (searchTopK)
 	if s.d.name == dialectPostgres {
 		pos, pargs, neg, nargs, ok := pgTSQuery(terms)
 		if !ok {
 			return empty, nil
 		}
 		// ts_rank's default weights: A 1.0 (title), B 0.4 (body), D 0.1 (context).
-		from = `(SELECT ` + pos + ` AS q) q, search_docs d JOIN incidents i ON i.id = d.incident_id`
+		from = `(SELECT ` + pos + ` AS q) q, search_docs d LEFT JOIN incidents i ON i.id = d.incident_id`
 		match = pgSearchVector + ` @@ q.q`
 		score = `ts_rank(` + pgSearchVector + `, q.q)`
 		args = append(args, pargs...)
@@ -144,11 +156,16 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		if !ok {
 			return empty, nil
 		}
-		// bm25 is lower for better matches; weights: title 10, body 2, context 0.5.
-		from = `search_fts JOIN search_docs d ON d.id = search_fts.rowid JOIN incidents i ON i.id = d.incident_id`
-		match = `search_fts MATCH ?`
-		score = `-bm25(search_fts, 10.0, 2.0, 0.5)`
+		// bm25 is lower for better matches; weights: title 10, body 2, context 0.5. The pieces are ranked inside
+		// the FTS5 query, and only the best of them are joined and grouped (searchTopK).
+		from = `(SELECT rowid AS rid, -bm25(search_fts, 10.0, 2.0, 0.5) AS score FROM search_fts
+			WHERE search_fts MATCH ? ORDER BY score DESC LIMIT ?) f
+			JOIN search_docs d ON d.id = f.rid LEFT JOIN incidents i ON i.id = d.incident_id`
+		match = `1 = 1`
+		score = `f.score`
 		args = append(args, pos)
+		topKArg = len(args)
+		args = append(args, searchTopK(offset, limit))
 		if neg != "" {
 			exclude = `NOT EXISTS (SELECT 1 FROM search_fts xf JOIN search_docs d ON d.id = xf.rowid
 				WHERE xf.search_fts MATCH ? AND d.kind = b.kind AND d.doc_id = b.doc_id)`
@@ -165,9 +182,32 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		args = append(args, anys(sq.Severities)...)
 	}
 	if len(sq.Services) > 0 {
-		where = append(where, `EXISTS (SELECT 1 FROM incident_services x WHERE x.incident_id = i.id AND
-			x.service_slug IN (`+placeholders(len(sq.Services))+`))`)
+		// Runbooks (no incident: the LEFT JOIN leaves i NULL, so the incident filters exclude them) match their own
+		// service.
+		where = append(where, `(EXISTS (SELECT 1 FROM incident_services x WHERE x.incident_id = i.id AND
+			x.service_slug IN (`+placeholders(len(sq.Services))+`)) OR (d.kind = 'runbook' AND EXISTS (SELECT 1
+			FROM runbooks rb JOIN services sv ON sv.id = rb.service_id WHERE rb.id = d.doc_id AND
+			sv.slug IN (`+placeholders(len(sq.Services))+`))))`)
 		args = append(args, anys(sq.Services)...)
+		args = append(args, anys(sq.Services)...)
+	}
+	// Categories and tags are space-separated words in their columns (validated: no LIKE wildcards).
+	if len(sq.Categories) > 0 {
+		var ors []string
+		for _, c := range sq.Categories {
+			ors = append(ors, `(' ' || p.categories || ' ') LIKE ?`)
+			args = append(args, "% "+string(c)+" %")
+		}
+		where = append(where, `EXISTS (SELECT 1 FROM postmortems p WHERE p.incident_id = i.id AND (`+
+			strings.Join(ors, " OR ")+`))`)
+	}
+	if len(sq.Tags) > 0 {
+		var ors []string
+		for _, tg := range sq.Tags {
+			ors = append(ors, `(' ' || i.tags || ' ') LIKE ?`)
+			args = append(args, "% "+tg+" %")
+		}
+		where = append(where, `(`+strings.Join(ors, " OR ")+`)`)
 	}
 	if sq.Since != nil {
 		where = append(where, `i.declared_at >= ?`)
@@ -188,27 +228,35 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		args = append(args, excludeArgs...)
 	}
 	args = append(args, limit+1, offset)
-	rows, err := s.read(ctx).query(`SELECT id, kind, doc_id, incident_id, score FROM (
+	var found []searchRow
+	for {
+		found = found[:0]
+		rows, err := s.read(ctx).query(`SELECT id, kind, doc_id, incident_id, score FROM (
 		SELECT id, kind, doc_id, incident_id, score,
 			ROW_NUMBER() OVER (PARTITION BY kind, doc_id ORDER BY score DESC, id) AS rn
 		FROM (SELECT d.id, d.kind, d.doc_id, d.incident_id, `+score+` AS score
 			FROM `+from+` WHERE `+match+cond+`) m) b
 		WHERE rn = 1`+bcond+` ORDER BY score DESC, kind, doc_id LIMIT ? OFFSET ?`, args...)
-	if err != nil {
-		return nil, wrap(err, "search")
-	}
-	var found []searchRow
-	for rows.Next() {
-		var r searchRow
-		if err := rows.Scan(&r.rowID, &r.kind, &r.doc, &r.incidentID, &r.score); err != nil {
-			rows.Close()
+		if err != nil {
 			return nil, wrap(err, "search")
 		}
-		found = append(found, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "search")
+		for rows.Next() {
+			var r searchRow
+			if err := rows.Scan(&r.rowID, &r.kind, &r.doc, &r.incidentID, &r.score); err != nil {
+				rows.Close()
+				return nil, wrap(err, "search")
+			}
+			found = append(found, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrap(err, "search")
+		}
+		// The best pieces gave more than a page: exact (searchTopK). Otherwise rank every match once more.
+		if topKArg < 0 || len(found) > limit || args[topKArg] == -1 {
+			break
+		}
+		args[topKArg] = -1 // SQLite: no limit
 	}
 	page := &firebreak.Page[firebreak.SearchHit]{Items: []firebreak.SearchHit{}}
 	if len(found) > limit {
@@ -226,14 +274,29 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 	if err != nil {
 		return nil, err
 	}
+	runbooks, err := s.searchRunbooks(ctx, found)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range found {
+		if r.kind == firebreak.SearchKindRunbook {
+			if h, ok := runbooks[r.doc]; ok {
+				h.Rank = r.score
+				h.Snippet, h.Highlights = firebreak.SplitHighlights(snippets[r.rowID])
+				if h.Highlights == nil {
+					h.Highlights = []firebreak.Span{}
+				}
+				page.Items = append(page.Items, h)
+			}
+			continue
+		}
 		inc, ok := incs[r.incidentID]
 		if !ok {
 			continue
 		}
 		h := firebreak.SearchHit{Kind: r.kind, ID: r.doc, IncidentID: r.incidentID, Ref: inc.Reference,
 			Title: inc.Title, Rank: r.score, Severity: inc.Severity, Status: inc.Status, Services: inc.Services,
-			DeclaredAt: inc.Milestones.DeclaredAt}
+			Tags: inc.Tags, DeclaredAt: inc.Milestones.DeclaredAt}
 		h.Snippet, h.Highlights = firebreak.SplitHighlights(snippets[r.rowID])
 		if h.Highlights == nil {
 			h.Highlights = []firebreak.Span{}
@@ -245,6 +308,14 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 	}
 	return page, nil
 }
+
+// searchTopK is how many of the best-ranked matching pieces a SQLite search joins, groups per document and
+// filters (a broad query matches tens of thousands of pieces, and the joins cost more than the ranking). The
+// answer is exact when they yield more documents than offset+limit: a document with no piece among them has every
+// piece ranked below them, so below each document found. When they do not, Search ranks every match again.
+func searchTopK(offset, limit int) int { return max(searchTopKMin, (offset+limit+1)*10) }
+
+var searchTopKMin = 2000 // tests lower it
 
 // searchSnippets computes the snippet of each found row, with the highlight markers.
 func (s *Store) searchSnippets(ctx context.Context, terms []firebreak.SearchTerm, found []searchRow) (
@@ -293,10 +364,13 @@ func (s *Store) searchIncidents(ctx context.Context, found []searchRow) (map[str
 	seen := map[string]bool{}
 	var ids []any
 	for _, r := range found {
-		if !seen[r.incidentID] {
+		if r.incidentID != "" && !seen[r.incidentID] {
 			seen[r.incidentID] = true
 			ids = append(ids, r.incidentID)
 		}
+	}
+	if len(ids) == 0 {
+		return map[string]firebreak.Incident{}, nil
 	}
 	rows, err := s.read(ctx).query(`SELECT `+incidentCols+`, s.service_slug FROM incidents i
 		LEFT JOIN incident_services s ON s.incident_id = i.id
@@ -313,4 +387,33 @@ func (s *Store) searchIncidents(ctx context.Context, found []searchRow) (map[str
 		out[inc.ID] = inc
 	}
 	return out, nil
+}
+
+// searchRunbooks loads the runbooks of the found rows as hits (without rank and snippet), by runbook ID.
+func (s *Store) searchRunbooks(ctx context.Context, found []searchRow) (map[string]firebreak.SearchHit, error) {
+	var ids []any
+	for _, r := range found {
+		if r.kind == firebreak.SearchKindRunbook {
+			ids = append(ids, r.doc)
+		}
+	}
+	out := map[string]firebreak.SearchHit{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.read(ctx).query(`SELECT r.id, r.title, sv.slug FROM runbooks r JOIN services sv ON sv.id = r.service_id
+		WHERE r.id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, wrap(err, "search runbooks")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, title, slug string
+		if err := rows.Scan(&id, &title, &slug); err != nil {
+			return nil, wrap(err, "search runbooks")
+		}
+		out[id] = firebreak.SearchHit{Kind: firebreak.SearchKindRunbook, ID: id, Title: title,
+			Services: []string{slug}}
+	}
+	return out, wrap(rows.Err(), "search runbooks")
 }

@@ -75,6 +75,10 @@ type Store struct {
 	incidents incidentCache
 	// outbox holds the notification settings (outbox.go).
 	outbox outboxSettings
+	// followThrough holds the follow-through policy: reminders, close policy (followthrough.go).
+	followThrough followThroughSettings
+	// escalation holds the severity escalation criteria and response targets (escalation.go).
+	escalation escalationSettings
 	// policies caches routing policies by service ID on SQLite only (routing.go).
 	policies policyCache
 
@@ -129,7 +133,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	if t.d.name == dialectSQLite {
-		s.writer = newWriter(s.db, s.log)
+		s.writer = newWriter(s.db, s.rdb, s.log)
 		s.incidents.on = true // this process is the file's only writer
 		s.rstmts = newStmtCache(s.rdb, false)
 	} else {

@@ -38,6 +38,9 @@ func (t *txn) insertEvents(incidentID string, events []firebreak.TimelineEvent) 
 	if err := t.enqueueAnnouncements(incidentID, events); err != nil {
 		return err
 	}
+	if err := t.escalationOnEvents(incidentID, events); err != nil { // escalation.go
+		return err
+	}
 	if len(events) == 0 || t.notified[incidentID] {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Group commit for SQLite. SQLite allows one writer at a time and, with synchronous=FULL, every COMMIT costs an
@@ -14,11 +15,23 @@ import (
 // runs each inside its own SAVEPOINT of ONE transaction and commits once: concurrent requests share the fsync.
 // A write that fails is rolled back to its savepoint and affects no other; if the COMMIT fails, every write of
 // the batch gets that error. Callers are answered only after the COMMIT, and their after-commit hooks run only
-// when it succeeded.
+// when it succeeded. Writes that merge (writeJob.mergeKey: concurrent alert deliveries) run as one; the largest
+// such group runs first without a savepoint, and if it fails the batch starts again with every write alone.
 
 const (
 	maxBatch   = 256
 	queueDepth = 1024
+)
+
+// Checkpoints (copying the WAL's pages into the database file) run on a read connection every
+// checkpointInterval while there are commits, instead of in the writer: SQLite's automatic checkpoint runs in the
+// committing connection once the WAL holds 1,000 pages, and copying them (and fsyncing the database file) held
+// up the batch after which it ran, and every write queued behind it. The writer still checkpoints itself past
+// writerAutoCheckpoint pages, a safety net that also lets the WAL start over from its beginning (which needs a
+// checkpoint that has caught up when a write begins) and so bounds its size.
+const (
+	checkpointInterval   = 250 * time.Millisecond
+	writerAutoCheckpoint = 10_000 // pages, about 40 MB
 )
 
 // writeJob is one queued write. run executes it in tx with ctx (the writer's, never cancelled mid-batch: an
@@ -38,6 +51,7 @@ type writeJob struct {
 
 type writer struct {
 	db    *sql.DB // one connection
+	rdb   *sql.DB // the read pool, for checkpoints
 	stmts *stmtCache
 	log   *slog.Logger
 	ctx   context.Context
@@ -49,13 +63,52 @@ type writer struct {
 
 	batches, writes atomic.Int64 // for tests and benchmarks: how well commits are shared
 	merged          atomic.Int64 // writes that ran merged with others
+	commits         atomic.Int64 // committed batches, for the checkpointer
+	checkpoints     atomic.Int64 // checkpoints that copied pages
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
 
-func newWriter(db *sql.DB, log *slog.Logger) *writer {
-	w := &writer{db: db, stmts: newStmtCache(db, true), log: log, ctx: context.Background(),
+// newWriter starts the writer on db (one connection) and, with rdb (the read pool), the checkpointer.
+func newWriter(db, rdb *sql.DB, log *slog.Logger) *writer {
+	w := &writer{db: db, rdb: rdb, stmts: newStmtCache(db, true), log: log, ctx: context.Background(),
 		queue: make(chan *writeJob, queueDepth), done: make(chan struct{})}
+	if rdb != nil {
+		if _, err := db.ExecContext(w.ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", writerAutoCheckpoint)); err != nil {
+			log.Warn("sqlite: the writer keeps checkpointing itself", "error", err)
+		} else {
+			w.stopCheckpoints, w.checkpointsDone = make(chan struct{}), make(chan struct{})
+			go w.checkpointLoop()
+		}
+	}
 	go w.loop()
 	return w
+}
+
+// checkpointLoop checkpoints the WAL every checkpointInterval if anything was committed since the last time.
+// PASSIVE never blocks the writer or readers: it copies what no reader still needs.
+func (w *writer) checkpointLoop() {
+	defer close(w.checkpointsDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	var seen int64
+	for {
+		select {
+		case <-w.stopCheckpoints:
+			return
+		case <-t.C:
+		}
+		if n := w.commits.Load(); n != seen {
+			seen = n
+			var busy, frames, copied int64
+			err := w.rdb.QueryRowContext(w.ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+			if err != nil {
+				w.log.Warn("sqlite checkpoint failed", "error", err)
+				continue
+			}
+			w.checkpoints.Add(1)
+		}
+	}
 }
 
 // do queues a write and waits for its answer. It gives up (with ctx's error, having written nothing) only while
@@ -86,15 +139,22 @@ func (w *writer) doJob(ctx context.Context, j *writeJob) error {
 	return <-j.done
 }
 
-// close stops accepting writes, runs the ones already queued and waits for the writer to finish.
+// close stops accepting writes, runs the ones already queued and waits for the writer (and the checkpointer) to
+// finish.
 func (w *writer) close() {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
+		if w.stopCheckpoints != nil {
+			close(w.stopCheckpoints)
+		}
 	}
 	w.mu.Unlock()
 	<-w.done
+	if w.checkpointsDone != nil {
+		<-w.checkpointsDone
+	}
 }
 
 func (w *writer) loop() {
@@ -164,35 +224,38 @@ func (w *writer) run(batch []*writeJob) {
 			abort(nil, fmt.Errorf("commit: %w", err))
 			return
 		}
+		w.commits.Add(1)
 		runHooks(a)
 		live[0].done <- nil
 		return
 	}
-	// When every write of the batch merges into one, it needs no savepoint (releasing one that covers thousands of
-	// rows costs a tenth of the writer's time): if the merged write fails, the transaction is rolled back and begun
-	// again, and the writes run one by one below.
+	// The largest group of writes that merge runs first, as one write in no savepoint: releasing a savepoint
+	// that covers thousands of rows costs more than the write (its statement journal is freed page by page). If
+	// the merged write fails, the transaction is rolled back and begun again, and the writes run one by one below.
+	// Running it first reorders nothing a caller can see: every write of a batch is answered after the same commit.
+	done := make([]bool, len(live))
 	noMerge := false
-	if allMerge(live) {
-		a, err := live[0].merge(tx, w.ctx, live)
+	if lead := leadGroup(live); lead != nil {
+		group := make([]*writeJob, len(lead))
+		for n, k := range lead {
+			group[n] = live[k]
+		}
+		a, err := group[0].merge(tx, w.ctx, group)
 		if err == nil {
-			if err := tx.Commit(); err != nil {
-				abort(nil, fmt.Errorf("commit: %w", err))
+			w.merged.Add(int64(len(lead)))
+			after[lead[0]] = a // the group's hooks, run once
+			for _, k := range lead {
+				done[k] = true
+			}
+		} else {
+			w.log.Warn("merged writes failed; running them one by one", "error", err, "writes", len(lead))
+			_ = tx.Rollback()
+			if tx, err = w.db.BeginTx(w.ctx, nil); err != nil {
+				abort(nil, err)
 				return
 			}
-			w.merged.Add(int64(len(live)))
-			runHooks(a)
-			for _, j := range live {
-				j.done <- nil
-			}
-			return
+			noMerge = true
 		}
-		w.log.Warn("merged writes failed; running them one by one", "error", err, "writes", len(live))
-		_ = tx.Rollback()
-		if tx, err = w.db.BeginTx(w.ctx, nil); err != nil {
-			abort(nil, err)
-			return
-		}
-		noMerge = true
 	}
 	// inSavepoint runs f in a savepoint, rolled back if f fails; a savepoint statement failing aborts the batch.
 	inSavepoint := func(f func() ([]func(), error)) (a []func(), err error, ok bool) {
@@ -212,22 +275,21 @@ func (w *writer) run(batch []*writeJob) {
 		}
 		return a, err, true
 	}
-	merged := make([]bool, len(live))
 	for i, j := range live {
-		if merged[i] {
+		if done[i] {
 			continue
 		}
 		if j.mergeKey != "" && j.merge != nil && !noMerge {
 			idx := []int{i}
 			for k := i + 1; k < len(live); k++ {
-				if !merged[k] && live[k].mergeKey == j.mergeKey {
+				if !done[k] && live[k].mergeKey == j.mergeKey {
 					idx = append(idx, k)
 				}
 			}
 			if len(idx) > 1 {
 				group := make([]*writeJob, len(idx))
 				for n, k := range idx {
-					group[n], merged[k] = live[k], true
+					group[n], done[k] = live[k], true
 				}
 				a, err, ok := inSavepoint(func() ([]func(), error) { return j.merge(tx, w.ctx, group) })
 				if !ok {
@@ -259,6 +321,7 @@ func (w *writer) run(batch []*writeJob) {
 		abort(nil, fmt.Errorf("commit: %w", err))
 		return
 	}
+	w.commits.Add(1)
 	for i, j := range live {
 		if errs[i] == nil {
 			runHooks(after[i])
@@ -267,17 +330,27 @@ func (w *writer) run(batch []*writeJob) {
 	}
 }
 
-// allMerge reports whether jobs (two or more) all merge under one key.
-func allMerge(jobs []*writeJob) bool {
-	if len(jobs) < 2 || jobs[0].merge == nil || jobs[0].mergeKey == "" {
-		return false
-	}
-	for _, j := range jobs[1:] {
-		if j.mergeKey != jobs[0].mergeKey {
-			return false
+// leadGroup returns the indexes of the largest group of two or more jobs that merge under one key (the first
+// such group on a tie), or nil.
+func leadGroup(jobs []*writeJob) []int {
+	var best []int
+	seen := map[string]bool{}
+	for i, j := range jobs {
+		if j.mergeKey == "" || j.merge == nil || seen[j.mergeKey] {
+			continue
+		}
+		seen[j.mergeKey] = true
+		idx := []int{i}
+		for k := i + 1; k < len(jobs); k++ {
+			if jobs[k].mergeKey == j.mergeKey {
+				idx = append(idx, k)
+			}
+		}
+		if len(idx) > 1 && len(idx) > len(best) {
+			best = idx
 		}
 	}
-	return true
+	return best
 }
 
 func (w *writer) exec(tx *sql.Tx, query string) (sql.Result, error) {

@@ -13,6 +13,7 @@ func (s *Server) routesChannelsAPI() {
 	if s.channels() == nil {
 		return
 	}
+	s.routesContactsAPI()
 	responder, admin := firebreak.RoleResponder, firebreak.RoleAdmin
 	s.api("POST /channels", admin, s.createChannel)
 	s.api("GET /channels", responder, s.listChannels)

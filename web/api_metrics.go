@@ -87,13 +87,22 @@ func parseMetricsQuery(r *http.Request, now time.Time) (firebreak.MetricsQuery, 
 	return mq, q.err()
 }
 
-// buildMetrics reads the incidents of the window and computes the report.
+// buildMetrics reads the incidents and action items of the window and computes the report with its
+// follow-through figures.
 func (s *Server) buildMetrics(ctx context.Context, mq firebreak.MetricsQuery) (analysis.Report, error) {
 	incs, err := s.metricsSource().IncidentsForMetrics(ctx, mq.From, mq.To)
 	if err != nil {
 		return analysis.Report{}, err
 	}
-	return analysis.Build(incs, mq, s.cfg.Now()), nil
+	items, err := s.metricsSource().ActionItemsForMetrics(ctx, mq.To)
+	if err != nil {
+		return analysis.Report{}, err
+	}
+	now := s.cfg.Now()
+	rep := analysis.Build(incs, mq, now)
+	ft := analysis.FollowThroughOf(incs, items, mq, now, s.followThroughPolicy().PostmortemDueBusinessDays)
+	rep.FollowThrough = &ft
+	return rep, nil
 }
 
 func (s *Server) metricsReport(w http.ResponseWriter, r *http.Request) {
@@ -150,6 +159,17 @@ func metricsCSVRows(rep *analysis.Report) [][]string {
 	add("total", &rep.Total)
 	for i := range rep.Groups {
 		add(groupBy, &rep.Groups[i])
+	}
+	if ft := rep.FollowThrough; ft != nil {
+		// Follow-through (docs/METRICS.md §9): count = decided (on time + late), open = pending, value = rate.
+		row := func(metric string, count, open int, value string) {
+			rows = append(rows, []string{"total", "total", metric, strconv.Itoa(count), strconv.Itoa(open), "", "",
+				"", "", "", value})
+		}
+		pm, ai := ft.Postmortems, ft.ActionItems
+		row("postmortems_on_time", pm.OnTime+pm.Late, pm.Pending, csvNum(pm.Rate))
+		row("action_items_on_time", ai.OnTime+ai.Late, ai.Pending, csvNum(ai.Rate))
+		row("overdue_action_items", ft.OverdueActionItems, 0, strconv.Itoa(ft.OverdueActionItems))
 	}
 	return rows
 }

@@ -225,8 +225,8 @@ func TestAPIMetricsCSV(t *testing.T) {
 		t.Fatalf("no row for %s %s", group, metric)
 		return nil
 	}
-	// total + api + web, each: incidents, 4 durations, 5 reliability rows.
-	if len(rows) != 1+3*10 {
+	// total + api + web, each: incidents, 4 durations, 5 reliability rows; then 3 follow-through rows.
+	if len(rows) != 1+3*10+3 {
 		t.Errorf("%d rows", len(rows))
 	}
 	if r := find("total", "ttr"); r[0] != "total" || r[3] != "2" || r[4] != "1" || r[5] != "5700" || r[7] != "" ||

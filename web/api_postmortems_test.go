@@ -127,7 +127,20 @@ func TestAPIPostmortemLifecycle(t *testing.T) {
 			t.Errorf("GET .md: %d %s", r.status, r.header.Get("Content-Type"))
 		}
 
-		// Close after the follow-up review; every version was kept.
+		// Close after the follow-up review, once the action item is done and verified by someone other than its
+		// owner (the close policy); every version was kept.
+		_, err = e.responder.ClosePostmortem(ctx, inc.Reference, "items verified", pm.Version)
+		if fe := wantCode(t, err, firebreak.EConflict); len(fe.Fields) != 1 || fe.Fields[0].Field != "action_items[0]" {
+			t.Fatalf("close with an open item: %+v", fe)
+		}
+		item := pm.ActionItems[0]
+		if _, err := e.responder.UpdateActionItem(ctx, inc.Reference, item.ID,
+			firebreak.ActionItemPatch{Status: ptrTo(firebreak.ActionDone)}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.VerifyActionItem(ctx, item.ID, 0); err != nil {
+			t.Fatal(err)
+		}
 		if pm, err = e.responder.ClosePostmortem(ctx, inc.Reference, "items verified", pm.Version); err != nil ||
 			pm.Status != firebreak.PostmortemClosed || pm.FollowUpNotes != "items verified" {
 			t.Fatalf("close: %v %+v", err, pm)

@@ -2,12 +2,13 @@ package web
 
 // Knowledge-base search over HTTP:
 //
-//	GET /api/v1/search?q=&service=&severity=&kind=&since=&until=&limit=&cursor=   (viewer)
+//	GET /api/v1/search?q=&service=&severity=&kind=&category=&tag=&since=&until=&limit=&cursor=   (viewer)
 //
 // The routes exist when the IncidentService is also a SearchService (the SQL store is).
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/firebreak/firebreak"
@@ -53,11 +54,27 @@ func parseSearchQuery(q *apiQuery, required bool) firebreak.SearchQuery {
 	}
 	for _, v := range q.list("kind") {
 		k := strings.ToLower(v)
-		if k != firebreak.SearchKindIncident && k != firebreak.SearchKindPostmortem {
-			q.v.Add("kind", "unknown kind %q (one of incident, postmortem)", v)
+		if !slices.Contains(firebreak.SearchKinds, k) {
+			q.v.Add("kind", "unknown kind %q (one of %s)", v, strings.Join(firebreak.SearchKinds, ", "))
 			continue
 		}
 		sq.Kinds = append(sq.Kinds, k)
+	}
+	for _, v := range q.list("category") {
+		c := firebreak.FishboneCategory(strings.ToLower(v))
+		if !slices.Contains(firebreak.FishboneCategories, c) {
+			q.v.Add("category", "unknown category %q (one of %s)", v, apiJoin(firebreak.FishboneCategories))
+			continue
+		}
+		sq.Categories = append(sq.Categories, c)
+	}
+	for _, v := range q.list("tag") {
+		tg := strings.ToLower(strings.TrimSpace(v))
+		if !firebreak.ValidTag(tg) {
+			q.v.Add("tag", "%q is not a tag (lowercase letters, digits and hyphens)", v)
+			continue
+		}
+		sq.Tags = append(sq.Tags, tg)
 	}
 	sq.Since = q.time("since")
 	sq.Until = q.time("until")
@@ -71,7 +88,7 @@ func parseSearchQuery(q *apiQuery, required bool) firebreak.SearchQuery {
 
 func (s *Server) searchAPI(w http.ResponseWriter, r *http.Request) {
 	ss, _ := s.searchService()
-	q := newAPIQuery(r, "q", "service", "severity", "kind", "since", "until", "limit", "cursor")
+	q := newAPIQuery(r, "q", "service", "severity", "kind", "category", "tag", "since", "until", "limit", "cursor")
 	sq := parseSearchQuery(q, true)
 	if err := q.err(); err != nil {
 		s.problem(w, r, err)

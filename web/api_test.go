@@ -252,6 +252,8 @@ func TestAPIUsersAndTokens(t *testing.T) {
 func TestAPIIncidentLifecycle(t *testing.T) {
 	forEachAPI(t, func(t *testing.T, e *apiEnv) {
 		ctx := context.Background()
+		// The lifecycle alone: no close policy (TestAPIClosePolicy covers it).
+		e.st.SetFollowThroughPolicy(firebreak.FollowThroughPolicy{CloseRequires: []firebreak.Severity{}})
 		e.service("api")
 		e.service("db")
 

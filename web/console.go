@@ -83,9 +83,19 @@ func (s *Server) routesConsole() {
 
 	c.routesSearch() // the knowledge base search page (console_search.go)
 
+	c.routesFollowUps() // the follow-up list: action items and follow-up reviews (console_followups.go)
+
 	c.routesOnCall() // who is on call (console_oncall.go)
 
+	c.routesEscalation() // escalation policies (console_escalation.go)
+
 	c.routesPostmortems() // the post-mortem editor and print view (console_postmortems.go)
+
+	c.routesChanges()  // change control on the incident page (console_changes.go)
+	c.routesRunbooks() // runbooks (console_runbooks.go)
+	c.routesChannels() // notification channels and dead letters (console_channels.go)
+
+	c.routesContacts() // one-click acknowledgement links and users' contact methods (console_contacts.go)
 
 	s.mux.HandleFunc("GET /admin", c.page(c.authed(firebreak.RoleAdmin, func(w http.ResponseWriter,
 		r *http.Request, _ viewer) {

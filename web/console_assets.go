@@ -28,7 +28,7 @@ type templates struct {
 
 // layoutFiles hold the layout and the partials every page may use; every other file is one page.
 var layoutFiles = []string{"templates/layout.html", "templates/partials.html", "templates/incident_parts.html",
-	"templates/probe_parts.html"}
+	"templates/probe_parts.html", "templates/change_parts.html"}
 
 // parseTemplates parses every template once; static versions the asset URLs.
 func parseTemplates(static *staticAssets) (*templates, error) {

@@ -255,6 +255,13 @@ type incidentView struct {
 	Now     time.Time
 	// Alerting holds the incident's alerts and the changes before it (full page only; nil without alerts).
 	Alerting *incidentAlerting
+	// Related and Recurrence: related incidents and the recurrence warning while it holds (full page only;
+	// console_related.go).
+	Related    *firebreak.Related
+	Recurrence *recurrenceView
+	// Changes holds the changes proposed during the incident and the runbooks of its services (console_changes.go;
+	// nil when neither is available).
+	Changes *incidentChanges
 }
 
 // Val returns the kept input of field when the form that failed is form.
@@ -290,6 +297,14 @@ func (iv *incidentView) EditSummary() string {
 		return iv.Input.Get("summary")
 	}
 	return iv.Inc.Summary
+}
+
+// EditTags fills the details form's tags field (space-separated).
+func (iv *incidentView) EditTags() string {
+	if iv.kept("details") {
+		return iv.Input.Get("tags")
+	}
+	return strings.Join(iv.Inc.Tags, " ")
 }
 
 func (iv *incidentView) EditServices() []string {
@@ -375,6 +390,7 @@ func (c *console) loadIncident(ctx context.Context, ref string, v viewer, withTi
 		if iv.Alerting, err = c.incidentAlertingOf(ctx, inc); err != nil {
 			return nil, err
 		}
+		c.loadRelated(ctx, iv)
 	}
 	if iv.Updates, err = c.s.cfg.Incidents.ListUpdates(ctx, inc.ID); err != nil {
 		return nil, err
@@ -387,6 +403,9 @@ func (c *console) loadIncident(ctx context.Context, ref string, v viewer, withTi
 		if a.Status == firebreak.ActionOpen || a.Status == firebreak.ActionInProgress {
 			iv.OpenActions++
 		}
+	}
+	if iv.Changes, err = c.changesOf(ctx, inc, v); err != nil {
+		return nil, err
 	}
 	if v.CanAct() {
 		users, err := c.s.cfg.Users.ListUsers(ctx)
@@ -491,7 +510,7 @@ func (c *console) actionFailed(w http.ResponseWriter, r *http.Request, v viewer,
 				"was not applied. The page now shows the latest state: review it and try again."
 		}
 	case firebreak.EConflict:
-		iv.Problem = firebreak.ErrorMessage(err)
+		iv.Problem = firebreak.ErrorMessage(err) + conflictDetails(err) // the close policy's blockers
 	case firebreak.ENotFound:
 		iv.Problem = firebreak.ErrorMessage(err)
 	case firebreak.EInvalid:
@@ -694,6 +713,9 @@ func (c *console) editDetails(w http.ResponseWriter, r *http.Request, v viewer) 
 			services = []string{}
 		}
 		p.Services = &services
+	}
+	if tags := formTags(r.PostFormValue("tags")); !sameSet(tags, inc.Tags) { // console_followups.go
+		p.Tags = &tags
 	}
 	if p.Empty() {
 		seeOther(w, r, incidentURL(inc, ""))

@@ -72,6 +72,21 @@ type dashboardPage struct {
 	Trend    svgChart
 	Weekly   svgChart
 	Hist     svgChart
+	// Follow is the follow-through of the period (docs/METRICS.md §9).
+	Follow *dashFollow
+}
+
+// dashFollow is the follow-through section: post-mortems and action items on time, overdue items now.
+type dashFollow struct {
+	analysis.FollowThrough
+	PostmortemRate, ActionRate string
+}
+
+func dashRate(r *float64) string {
+	if r == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(*r*100, 'f', 0, 64) + "%"
 }
 
 // svgChart is a chart ready to print: every coordinate computed here.
@@ -382,18 +397,19 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, v viewer) {
 	}
 	from := now.AddDate(0, 0, -days)
 	trendFrom := analysis.PeriodStart(analysis.ByMonth, now).AddDate(0, 1-dashTrendMonths, 0)
-	readFrom := from
-	if trendFrom.Before(readFrom) {
-		readFrom = trendFrom
+	incs, err := c.s.metricsSource().IncidentsForMetrics(r.Context(), from, now)
+	if err != nil {
+		c.errorPage(w, r, v, err)
+		return
 	}
-	incs, err := c.s.metricsSource().IncidentsForMetrics(r.Context(), readFrom, now)
+	trendIncs, err := c.trendIncidents(r.Context(), incs, trendFrom, from, now) // console_metrics_trend.go
 	if err != nil {
 		c.errorPage(w, r, v, err)
 		return
 	}
 	rep := analysis.Build(incs, firebreak.MetricsQuery{From: from, To: now, GroupBy: groupBy}, now)
 	weeks := analysis.Build(incs, firebreak.MetricsQuery{From: from, To: now, GroupBy: analysis.ByWeek}, now)
-	months := analysis.Build(incs, firebreak.MetricsQuery{From: trendFrom, To: now, GroupBy: analysis.ByMonth}, now)
+	months := analysis.Build(trendIncs, firebreak.MetricsQuery{From: trendFrom, To: now, GroupBy: analysis.ByMonth}, now)
 
 	p := dashboardPage{GroupBy: groupBy, From: from, To: now, Excluded: rep.Excluded, Metrics: []string{
 		"Time to detect", "Time to acknowledge", "Time to mitigate", "Time to resolve"}}
@@ -412,5 +428,14 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, v viewer) {
 	p.Trend = trendChart(months)
 	p.Weekly = weeklyChart(weeks)
 	p.Hist = histChart(rep.Total.TTR)
+	items, err := c.s.metricsSource().ActionItemsForMetrics(r.Context(), now)
+	if err != nil {
+		c.errorPage(w, r, v, err)
+		return
+	}
+	ft := analysis.FollowThroughOf(incs, items, firebreak.MetricsQuery{From: from, To: now}, now,
+		c.s.followThroughPolicy().PostmortemDueBusinessDays)
+	p.Follow = &dashFollow{FollowThrough: ft, PostmortemRate: dashRate(ft.Postmortems.Rate),
+		ActionRate: dashRate(ft.ActionItems.Rate)}
 	c.render(w, r, http.StatusOK, "metrics", layoutData{Title: "Metrics", Nav: "metrics", Viewer: v, Page: p})
 }

@@ -29,13 +29,19 @@ type searchPage struct {
 	Searched bool
 	NextURL  string
 	Problem  string
+
+	// Category and Tag filter on the post-mortem's contributing factors and the incident's tags.
+	Category   string
+	Tag        string
+	Categories []firebreak.FishboneCategory
 }
 
 func (c *console) searchPage(w http.ResponseWriter, r *http.Request, v viewer) {
 	ss, _ := c.s.searchService()
 	ctx := r.Context()
 	vals := r.URL.Query()
-	d := searchPage{Q: vals.Get("q"), Service: vals.Get("service"), Severity: vals.Get("severity")}
+	d := searchPage{Q: vals.Get("q"), Service: vals.Get("service"), Severity: vals.Get("severity"),
+		Category: vals.Get("category"), Tag: vals.Get("tag"), Categories: firebreak.FishboneCategories}
 	var err error
 	if d.Services, err = c.allServices(ctx); err != nil {
 		c.errorPage(w, r, v, err)

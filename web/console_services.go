@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firebreak/firebreak"
 )
@@ -128,6 +129,10 @@ type serviceFormInput struct {
 	RunbookURL  string
 	DependsOn   []string
 	Version     int64
+	// EscalationPolicy is the attached policy's name ("" none); ArchitectureChanged the date (YYYY-MM-DD) of the
+	// last architecture change, which makes runbooks reviewed before it stale. Both only on the edit form.
+	EscalationPolicy    string
+	ArchitectureChanged string
 }
 
 type serviceFormPage struct {
@@ -137,6 +142,8 @@ type serviceFormPage struct {
 	Error   string
 	Others  []firebreak.Service
 	Current *firebreak.Service
+	// Policies are the escalation policies to choose from (nil: escalation is not configured).
+	Policies []firebreak.EscalationPolicy
 }
 
 func (c *console) renderServiceForm(w http.ResponseWriter, r *http.Request, v viewer, status int, d serviceFormPage) {
@@ -148,6 +155,12 @@ func (c *console) renderServiceForm(w http.ResponseWriter, r *http.Request, v vi
 	for _, s := range all {
 		if d.New || s.Slug != d.In.Slug {
 			d.Others = append(d.Others, s)
+		}
+	}
+	if esc := c.s.escalations(); esc != nil && !d.New {
+		if d.Policies, err = esc.ListEscalationPolicies(r.Context()); err != nil {
+			c.errorPage(w, r, v, err)
+			return
 		}
 	}
 	if d.Errors == nil {
@@ -173,6 +186,9 @@ func serviceFormFrom(r *http.Request) serviceFormInput {
 		Description: strings.TrimSpace(r.PostFormValue("description")),
 		RunbookURL:  strings.TrimSpace(r.PostFormValue("runbook_url")),
 		DependsOn:   r.PostForm["depends_on"],
+
+		EscalationPolicy:    strings.TrimSpace(r.PostFormValue("escalation_policy")),
+		ArchitectureChanged: strings.TrimSpace(r.PostFormValue("architecture_changed")),
 	}
 }
 
@@ -228,8 +244,13 @@ func (c *console) serviceEditForm(w http.ResponseWriter, r *http.Request, v view
 }
 
 func serviceInputOf(s *firebreak.Service) serviceFormInput {
-	return serviceFormInput{Slug: s.Slug, Name: s.Name, OwnerTeam: s.OwnerTeam, Tier: strconv.Itoa(s.Tier),
-		Description: s.Description, RunbookURL: s.RunbookURL, DependsOn: s.DependsOn, Version: s.Version}
+	in := serviceFormInput{Slug: s.Slug, Name: s.Name, OwnerTeam: s.OwnerTeam, Tier: strconv.Itoa(s.Tier),
+		Description: s.Description, RunbookURL: s.RunbookURL, DependsOn: s.DependsOn, Version: s.Version,
+		EscalationPolicy: s.EscalationPolicy}
+	if s.ArchitectureChangedAt != nil {
+		in.ArchitectureChanged = s.ArchitectureChangedAt.UTC().Format(time.DateOnly)
+	}
+	return in
 }
 
 func (c *console) serviceUpdate(w http.ResponseWriter, r *http.Request, v viewer) {
@@ -248,6 +269,28 @@ func (c *console) serviceUpdate(w http.ResponseWriter, r *http.Request, v viewer
 		c.renderServiceForm(w, r, v, http.StatusUnprocessableEntity, serviceFormPage{In: in,
 			Errors: formErrors{"tier": "Tier must be 1, 2 or 3"}, Error: "Please correct the highlighted fields."})
 		return
+	}
+	if _, ok := r.PostForm["escalation_policy"]; ok {
+		p.EscalationPolicy = &in.EscalationPolicy
+	}
+	if in.ArchitectureChanged != "" {
+		// Only a new date is sent: re-saving the form must not move an architecture change recorded by the API
+		// at a precise time to midnight of its day.
+		cur, err := c.s.cfg.Catalog.GetService(r.Context(), slug)
+		if err != nil {
+			c.errorPage(w, r, v, err)
+			return
+		}
+		day, derr := time.Parse(time.DateOnly, in.ArchitectureChanged)
+		if derr != nil {
+			c.renderServiceForm(w, r, v, http.StatusUnprocessableEntity, serviceFormPage{In: in,
+				Errors: formErrors{"architecture_changed_at": "Give the date as YYYY-MM-DD"},
+				Error:  "Please correct the highlighted fields."})
+			return
+		}
+		if cur.ArchitectureChangedAt == nil || !sameDay(*cur.ArchitectureChangedAt, day) {
+			p.ArchitectureChangedAt = &day
+		}
 	}
 	svc, err := c.s.cfg.Catalog.UpdateService(r.Context(), slug, p, in.Version)
 	if err != nil {
@@ -278,4 +321,9 @@ func (c *console) serviceUpdate(w http.ResponseWriter, r *http.Request, v viewer
 		return
 	}
 	seeOther(w, r, "/services/"+url.PathEscape(svc.Slug))
+}
+
+func sameDay(a, b time.Time) bool {
+	a, b = a.UTC(), b.UTC()
+	return a.Year() == b.Year() && a.YearDay() == b.YearDay()
 }

@@ -65,6 +65,15 @@ func TestConsoleTemplates(t *testing.T) {
 			View: newProbeView(firebreak.Probe{ID: "p1", Name: "h <down>"}, nil), Errors: formErrors{},
 			Results: []probeResultRow{{R: firebreak.ProbeResult{At: now}, Detail: "<down>"}}},
 		"metrics": sampleDashboardPage(now), // the metrics dashboard (console_metrics.go)
+		// The follow-up list (console_followups.go).
+		"followups": followUpsPage{Owner: "bob <x>", Status: "done", Overdue: true, Statuses: firebreak.ActionItemStatuses,
+			Problem: "Not verified: <x>", NextURL: "/follow-ups?cursor=x", Filters: "owner=bob",
+			Rows: []followUpRow{{CanVerify: true, FollowUp: firebreak.FollowUp{ActionItem: firebreak.ActionItem{ID: "a1",
+				Title: "t <x>", Owner: "bob", DueDate: "2026-02-01", Status: firebreak.ActionDone, RemindedAt: &now,
+				Reminders: 2, TeamRemindedAt: &now, TrackerURL: "https://t.example/1"}, IncidentRef: "INC-7",
+				IncidentTitle: "Checkout <down>", Severity: firebreak.SEV1, Overdue: true}}},
+			Reviews: []firebreak.FollowUpReview{{IncidentRef: "INC-7", IncidentTitle: "x <y>", Severity: firebreak.SEV2,
+				FollowUpAt: now, RemindedAt: &now, Due: true, Approvers: []string{"lee"}, Commander: "alice", OpenItems: 2}}},
 		// Alerting pages (console_alerts.go).
 		"alerts": alertListPage{Rows: alertTestRows(now), Services: []firebreak.Service{*svc}, Statuses: alertStatuses,
 			NextURL: "/alerts?cursor=x", FirstURL: "/alerts", Filtered: true, Problem: "p <down>"},
@@ -92,6 +101,10 @@ func TestConsoleTemplates(t *testing.T) {
 			Next:     []oncall.Shift{{Start: now, End: now.Add(time.Hour), Users: []string{"bob"}}},
 			Warnings: []oncall.Warning{{Kind: oncall.WarnGap, Message: "gap <down>"}}}, {S: firebreak.Schedule{Name: "x"},
 			Error: "bad <down>"}}}, // console_oncall.go
+		"escalation_policies": escalationPage{Policies: []escalationRow{escalationRowOf(samplePolicy)},
+			Edit: &escalationRow{P: samplePolicy, Steps: []string{"5m user:<down>"}},
+			In:   escalationFormInput{Name: "<down>", Steps: "5m user:<down>"}, Errors: formErrors{"steps": "<down>"},
+			Error: "<down>"}, // console_escalation.go
 		// The post-mortem editor and print view (console_postmortems.go).
 		"postmortem": samplePostmortemPage(now), "postmortem_print": samplePostmortemPage(now),
 		"search": searchPage{Q: "q <down>", Service: "api", Severity: "SEV1", Services: []firebreak.Service{*svc},
@@ -111,6 +124,14 @@ func TestConsoleTemplates(t *testing.T) {
 		"admin_users": adminUsersPage{Users: []firebreak.User{{Username: "bob", Name: "Bob <down>",
 			Role: firebreak.RoleResponder, CreatedAt: now}}, Tokens: map[string]int{"bob": 2},
 			Errors: formErrors{"username": "taken"}, Error: "e", Notice: "User bob was created.", Created: "bob"},
+		"ack": ackPageData{Token: "t", Link: &firebreak.AckLink{Incident: "INC-7", Title: "Checkout <down>",
+			Severity: firebreak.SEV1, Status: firebreak.StatusInvestigating, Recipient: "bob <down>", ExpiresAt: now}},
+		"contact_methods": contactMethodsPage{Methods: []firebreak.Channel{{ID: "c1", Kind: firebreak.ChannelEmail,
+			Name: "bob <down>", Address: "bob@example.com", Enabled: true}}, Kinds: firebreak.ChannelKinds,
+			Errors: formErrors{"address": "bad <down>"}, Error: "e"},
+		// Runbooks, channels and dead letters (console_runbooks.go, console_channels.go).
+		"runbooks": sampleRunbookList(now), "runbook": sampleRunbookPage(now),
+		"channels": sampleChannelsPage(now), "notifications": sampleNotificationsPage(now),
 		"tokens": tokensPage{Admin: true, User: "bob", Rows: []tokenRow{{Tok: firebreak.Token{ID: "t1",
 			Name: "ci <down>", Username: "bob", Role: firebreak.RoleResponder, CreatedAt: earlier, ExpiresAt: &earlier,
 			LastUsedAt: &now}, Expired: true, New: true}}, Users: []firebreak.User{{Username: "bob"}},
@@ -132,6 +153,17 @@ func TestConsoleTemplates(t *testing.T) {
 			t.Errorf("%s: user text is not escaped", name)
 		}
 	}
+	// The service edit form, with escalation policies to choose from.
+	var edit bytes.Buffer
+	if err := tm.execute(&edit, "service_form", layoutData{Title: "edit", Viewer: v, Page: serviceFormPage{
+		In: serviceFormInput{Tier: "1", Slug: "api", Name: "API", EscalationPolicy: "primary",
+			ArchitectureChanged: "2026-01-02"}, Errors: formErrors{},
+		Policies: []firebreak.EscalationPolicy{{Name: "primary"}, {Name: "other <down>"}}}}); err != nil {
+		t.Errorf("render the service edit form: %v", err)
+	} else if out := edit.String(); strings.Contains(out, "<down>") ||
+		!strings.Contains(out, `<option value="primary" selected>`) || !strings.Contains(out, `value="2026-01-02"`) {
+		t.Errorf("service edit form: policy or date not shown, or text not escaped")
+	}
 	// Other states of the pages: a user's own tokens, and the incident page after each new form failed.
 	failed := func(form string, fe formErrors, in url.Values) *incidentView {
 		c := *iv
@@ -146,6 +178,7 @@ func TestConsoleTemplates(t *testing.T) {
 			url.Values{"title": {""}, "services": {"api"}}),
 		"milestones failed": failed("milestones", formErrors{"milestones.resolved_at": "Resolved must not be"},
 			url.Values{"resolved_at": {"2026-03-01T10:00"}, "clear": {"mitigated_at"}}),
+		"incident with changes": sampleIncidentChanges(iv, now), // console_changes.go
 		"incident with alerts": func() *incidentView {
 			c := *iv
 			c.Alerting = &incidentAlerting{Alerts: alertTestRows(now), MoreAlerts: true, HasChanges: true,

@@ -179,6 +179,24 @@ func kindLabel(k firebreak.EventKind) string {
 		return "Alert"
 	case firebreak.EventAlertsResolved:
 		return "Alerts resolved"
+	case firebreak.EventRecurrenceWarning:
+		return "Recurrence?"
+	case firebreak.EventEscalationPaged:
+		return "Paged"
+	case firebreak.EventEscalationStopped:
+		return "Escalation stopped"
+	case firebreak.EventEscalationExhausted:
+		return "Escalation exhausted"
+	case firebreak.EventEscalationCriterion:
+		return "Escalation"
+	case firebreak.EventChangeProposed:
+		return "Change proposed"
+	case firebreak.EventChangeApproved:
+		return "Change approved"
+	case firebreak.EventChangeRejected:
+		return "Change rejected"
+	case firebreak.EventChangeWithdrawn:
+		return "Change withdrawn"
 	}
 	return string(k)
 }
@@ -205,8 +223,15 @@ func kindIcon(k firebreak.EventKind) string {
 		return "layers"
 	case firebreak.EventActionItemAdded, firebreak.EventActionItemChanged:
 		return "check"
-	case firebreak.EventAlertAttached, firebreak.EventAlertsResolved:
+	case firebreak.EventAlertAttached, firebreak.EventAlertsResolved, firebreak.EventRecurrenceWarning:
 		return "alert"
+	case firebreak.EventEscalationPaged, firebreak.EventEscalationStopped, firebreak.EventEscalationExhausted,
+		firebreak.EventEscalationCriterion:
+		return "megaphone"
+	case firebreak.EventChangeProposed, firebreak.EventChangeWithdrawn:
+		return "shuffle"
+	case firebreak.EventChangeApproved, firebreak.EventChangeRejected:
+		return "check"
 	}
 	return "dot"
 }

@@ -44,6 +44,8 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case firebreak.ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case firebreak.EGone:
+		return http.StatusGone
 	}
 	return http.StatusInternalServerError
 }

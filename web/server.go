@@ -152,8 +152,15 @@ func New(cfg Config) (*Server, error) {
 	s.routesStatus()
 	// Knowledge base search (api_search.go).
 	s.routesSearchAPI()
+	s.routesFollowThroughAPI() // follow-up reviews (api_followthrough.go)
+	// Related and recurring incidents (api_related.go).
+	s.routesRelatedAPI()
 	// Notification channels and the outbox's operator view (api_channels.go).
 	s.routesChannelsAPI()
+	s.routesEscalationAPI() // escalation policies (api_escalation.go)
+	// Change control during incidents and runbooks (api_changecontrol.go, api_runbooks.go).
+	s.routesChangeControlAPI()
+	s.routesRunbooksAPI()
 	if err := s.routesMetrics(); err != nil { // incident metrics and their gauges (api_metrics.go)
 		return nil, err
 	}

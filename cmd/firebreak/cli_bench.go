@@ -46,6 +46,14 @@ per-integration intake rate limit; against a server started otherwise, spread th
 
 Every 2xx answer of the intake means the delivery is durable (committed).
 
+Notification latency:
+
+  notify-under-load  a webhook receiver in this process, probe services announcing to it, and --probe-rate
+                     probes/s (declarations and alerts that open an incident, alternately): the time from the 2xx
+                     answer to the incident's first notification at the receiver, first idle, then while
+                     --background-rate PagerDuty alerts/s arrive on another service (open loop; half critical,
+                     joining that service's incident, half warnings)
+
 Each phase runs --warmup unmeasured, then --duration (or --max-requests), and prints throughput and
 p50/p90/p99/max latency. The bench declares its own incidents (titled "Bench …") on the server.
 
@@ -56,7 +64,8 @@ benchmark is one command. Note that the load generator then shares the CPUs with
   firebreak bench --local postgres --database-url 'postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
   firebreak bench --url http://127.0.0.1:8080 --token "$FIREBREAK_TOKEN" --scenario read
   firebreak bench --local sqlite --scenario intake
-  firebreak bench --local sqlite --scenario alerts-rss --rss-alerts 100000`,
+  firebreak bench --local sqlite --scenario alerts-rss --rss-alerts 100000
+  firebreak bench --local sqlite --scenario notify-under-load --duration 30s`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -137,12 +146,14 @@ benchmark is one command. Note that the load generator then shares the CPUs with
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "measured time of each phase")
 	fl.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured warm-up before each phase")
 	fl.IntVar(&o.MaxRequests, "max-requests", 1_000_000, "at most this many requests per phase")
-	fl.StringVar(&o.Scenario, "scenario", bench.ScenarioAll, "append, read, all, pagerduty, alertmanager, redeliver, alert-to-incident, alerts-rss or intake")
+	fl.StringVar(&o.Scenario, "scenario", bench.ScenarioAll, "append, read, all, pagerduty, alertmanager, redeliver, alert-to-incident, alerts-rss, intake or notify-under-load")
 	fl.IntVar(&o.Intake.AlertsPerRequest, "alerts-per-request", 100, "alerts in each Alertmanager delivery")
 	fl.IntVar(&o.Intake.Integrations, "integrations", 8, "integrations of each kind the intake load is spread over")
 	fl.StringVar(&o.Intake.Severity, "alert-severity", "critical", "severity of the intake scenarios' alerts (critical and error open incidents by default routing; warning and info are only recorded)")
 	fl.IntVar(&o.Intake.RedeliverGroups, "redeliver-groups", 256, "Alertmanager groups the redeliver scenario stores and sends again")
 	fl.IntVar(&o.Intake.RSSAlerts, "rss-alerts", 100_000, "firing alerts alerts-rss stores before reading the memory")
+	fl.IntVar(&o.Notify.BackgroundRate, "background-rate", 1000, "notify-under-load: alerts per second arriving during the loaded phase")
+	fl.Float64Var(&o.Notify.ProbeRate, "probe-rate", 10, "notify-under-load: measured declarations and alerts per second")
 	fl.IntVar(&o.Incidents, "incidents", 8, "incidents the spread appends go to")
 	fl.IntVar(&o.ReadEvents, "read-events", 200, "timeline events of the incident the read scenario reads")
 	fl.DurationVar(&o.RequestTimeout, "request-timeout", 30*time.Second, "give up on a request after this long (an error)")

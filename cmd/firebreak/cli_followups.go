@@ -44,13 +44,14 @@ func newFollowUpsCmd() *cobra.Command {
 				fmt.Fprintln(out, "No action items.")
 				return nil
 			}
-			t := newTable(out, "DUE", "STATUS", "OWNER", "ITEM", "INCIDENT", "SEV")
+			t := newTable(out, "DUE", "STATUS", "OWNER", "ITEM", "INCIDENT", "SEV", "REMINDED")
 			for _, it := range p.Items {
 				due := it.DueDate
 				if it.Overdue {
 					due += " (overdue)"
 				}
-				t.row(due, string(it.Status), it.Owner, truncate(it.Title, 50), it.IncidentRef, string(it.Severity))
+				t.row(due, string(it.Status), it.Owner, truncate(it.Title, 50), it.IncidentRef, string(it.Severity),
+					fmtReminded(it.RemindedAt))
 			}
 			if err := t.flush(); err != nil {
 				return err
@@ -68,5 +69,6 @@ func newFollowUpsCmd() *cobra.Command {
 	fl.BoolVar(&filter.Overdue, "overdue", false, "only open or in-progress items due before today (UTC)")
 	fl.IntVar(&filter.Limit, "limit", 0, fmt.Sprintf("items per page (default %d, at most %d)", firebreak.DefaultLimit,
 		firebreak.MaxLimit))
+	cmd.AddCommand(newFollowUpReviewsCmd(f)) // cli_followthrough.go
 	return cmd
 }

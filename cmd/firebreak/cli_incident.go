@@ -25,7 +25,11 @@ and the API token FIREBREAK_TOKEN; --url and --token override them. Incidents ar
 	f.bind(cmd)
 	cmd.AddCommand(newIncidentDeclareCmd(f), newIncidentListCmd(f), newIncidentShowCmd(f), newIncidentAckCmd(f),
 		newIncidentStatusCmd(f), newIncidentAssignCmd(f), newIncidentNoteCmd(f), newIncidentUpdateCmd(f),
-		newIncidentResolveCmd(f), newIncidentTimelineCmd(f))
+		newIncidentResolveCmd(f), newIncidentTimelineCmd(f), newIncidentRelatedCmd(f)) // related: cli_related.go
+	cmd.AddCommand(newIncidentTagsCmd(f)) // cli_followthrough.go
+
+	// Change control: propose, proposals, approve, reject, withdraw (cli_change.go).
+	cmd.AddCommand(newIncidentChangeCmds(f)...)
 	return cmd
 }
 
@@ -59,6 +63,7 @@ func newIncidentDeclareCmd(f *apiFlags) *cobra.Command {
 		status    string
 		commander string
 		services  []string
+		tags      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "declare --title TITLE --severity SEV1|SEV2|SEV3",
@@ -70,6 +75,7 @@ func newIncidentDeclareCmd(f *apiFlags) *cobra.Command {
 			in.Severity = parseSeverity(severity)
 			in.Status = firebreak.Status(strings.ToLower(status))
 			in.Services = splitList(services)
+			in.Tags = splitList(tags)
 			if commander != "" {
 				in.Roles = map[firebreak.Role]string{firebreak.RoleCommander: commander}
 			}
@@ -91,6 +97,7 @@ func newIncidentDeclareCmd(f *apiFlags) *cobra.Command {
 	fl.StringArrayVar(&services, "service", nil, "affected service slug (repeatable, or comma-separated)")
 	fl.StringVar(&status, "status", "", "starting status: detected (default), investigating, identified or mitigating")
 	fl.StringVar(&commander, "commander", "", "username of the incident commander")
+	fl.StringArrayVar(&tags, "tag", nil, "a tag for the knowledge base, e.g. promo-event (repeatable, or comma-separated)")
 	return cmd
 }
 

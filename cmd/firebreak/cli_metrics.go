@@ -162,7 +162,36 @@ func printMetrics(out io.Writer, r *analysis.Report) error {
 	for i := range r.Groups {
 		row(r.Groups[i].Key, &r.Groups[i])
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return printFollowThrough(out, r.FollowThrough)
+}
+
+// printFollowThrough prints the follow-through figures (docs/METRICS.md §9), if the server sent them.
+func printFollowThrough(out io.Writer, ft *analysis.FollowThrough) error {
+	if ft == nil {
+		return nil
+	}
+	pct := func(r *float64) string {
+		if r == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(*r*100, 'f', 0, 64) + "%"
+	}
+	pm, ai := ft.Postmortems, ft.ActionItems
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "Follow-through:")
+	t := newTable(out, "MEASURE", "ON TIME", "LATE", "PENDING", "RATE")
+	t.row(fmt.Sprintf("post-mortems published within %d business days", pm.TargetBusinessDays),
+		strconv.Itoa(pm.OnTime), strconv.Itoa(pm.Late), strconv.Itoa(pm.Pending), pct(pm.Rate))
+	t.row("action items done by their due date", strconv.Itoa(ai.OnTime), strconv.Itoa(ai.Late),
+		strconv.Itoa(ai.Pending), pct(ai.Rate))
+	if err := t.flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(out, "Overdue action items: %d\n", ft.OverdueActionItems)
+	return err
 }
 
 func newMetricsIncidentCmd(f *apiFlags) *cobra.Command {

@@ -24,6 +24,7 @@ func newTeamCmd() *cobra.Command {
 	member := groupCmd("member", "Add or remove team members (admin)")
 	member.AddCommand(newTeamMemberAddCmd(f), newTeamMemberRmCmd(f))
 	cmd.AddCommand(newTeamAddCmd(f), newTeamListCmd(f), member)
+	cmd.AddCommand(newTeamChannelsCmd(f)) // cli_followthrough.go
 	return cmd
 }
 

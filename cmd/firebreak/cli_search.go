@@ -19,6 +19,8 @@ func newSearchCmd() *cobra.Command {
 		sq           firebreak.SearchQuery
 		services     []string
 		severities   []string
+		categories   []string
+		tags         []string
 		since, until string
 	)
 	cmd := &cobra.Command{
@@ -41,6 +43,10 @@ excludes incidents that mention it, and word* matches prefixes. Matched words ar
 			for _, s := range splitList(severities) {
 				sq.Severities = append(sq.Severities, parseSeverity(s))
 			}
+			for _, c := range splitList(categories) {
+				sq.Categories = append(sq.Categories, firebreak.FishboneCategory(strings.ToLower(c)))
+			}
+			sq.Tags = splitList(tags)
 			var err error
 			if sq.Since, err = parseSearchDate("--since", since); err != nil {
 				return usageError(cmd, err)
@@ -62,6 +68,10 @@ excludes incidents that mention it, and word* matches prefixes. Matched words ar
 	fl := cmd.Flags()
 	fl.StringArrayVar(&services, "service", nil, "only incidents affecting these services (repeatable, or comma-separated)")
 	fl.StringArrayVar(&severities, "severity", nil, "only these severities (repeatable, or comma-separated)")
+	fl.StringArrayVar(&categories, "category", nil, "only incidents whose post-mortem names a contributing factor "+
+		"of this category (change_release, code_design, capacity_scale, infrastructure, dependencies, "+
+		"observability, process, knowledge_tooling, unknown; repeatable)")
+	fl.StringArrayVar(&tags, "tag", nil, "only incidents with this tag (repeatable, or comma-separated)")
 	fl.StringVar(&since, "since", "", "only incidents declared at or after this date (2026-01-31 or RFC 3339)")
 	fl.StringVar(&until, "until", "", "only incidents declared before this date (2026-01-31 or RFC 3339)")
 	fl.IntVar(&sq.Limit, "limit", 0, "how many hits (default 50, at most 500)")
@@ -100,10 +110,17 @@ func printSearchHits(out io.Writer, p *firebreak.Page[firebreak.SearchHit]) erro
 			}
 		}
 		line := strings.Join(strings.Fields(snip.String()), " ")
-		fmt.Fprintf(out, "%s  %s  %s  %s\n", h.Ref, h.Severity, h.Status, h.Title)
+		if h.Kind == firebreak.SearchKindRunbook { // a runbook belongs to no incident: show its id
+			fmt.Fprintf(out, "runbook  %s  %s\n", h.Title, h.ID)
+		} else {
+			fmt.Fprintf(out, "%s  %s  %s  %s\n", h.Ref, h.Severity, h.Status, h.Title)
+		}
 		meta := fmtTimePtr(h.DeclaredAt)
 		if len(h.Services) > 0 {
 			meta += "  " + strings.Join(h.Services, ", ")
+		}
+		if len(h.Tags) > 0 {
+			meta += "  #" + strings.Join(h.Tags, " #")
 		}
 		fmt.Fprintf(out, "    %s\n    %s\n", meta, line)
 	}

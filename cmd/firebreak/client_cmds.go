@@ -17,6 +17,9 @@ func addClientCommands(root *cobra.Command) {
 	root.AddCommand(newSearchCmd()) // cli_search.go
 	root.AddCommand(newPostmortemCmd())
 	root.AddCommand(newChannelCmd()) // cli_channel.go
+	root.AddCommand(newRunbookCmd()) // cli_runbook.go
+	root.AddCommand(newContactCmd()) // cli_contact.go
+	root.AddCommand(newEscalationCmd())
 }
 
 func newWhoamiCmd() *cobra.Command {

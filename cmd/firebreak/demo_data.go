@@ -22,7 +22,8 @@ func init() {
 			return nil
 		}
 		if err := demo.Load(ctx, demo.Target{Incidents: a.Store, Catalog: a.Store, Users: a.Store,
-			Alerts: a.Store, Changes: a.Store, Status: a.Store, Pin: a.Clock.Pin, Unpin: a.Clock.Unpin, Now: time.Now()}); err != nil {
+			Alerts: a.Store, Changes: a.Store, Status: a.Store, Postmortems: a.Store, Pin: a.Clock.Pin, Unpin: a.Clock.Unpin,
+			Runbooks: a.Store, ChangeControl: a.Store, Now: time.Now()}); err != nil {
 			return err
 		}
 		names := make([]string, len(demo.Users))
