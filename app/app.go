@@ -34,6 +34,9 @@ type Config struct {
 	Notifications NotificationConfig
 	// Escalation is the severity escalation criteria and whom they page; nil: firebreak.DefaultEscalationCriteria.
 	Escalation *firebreak.EscalationCriteria
+	// EscalationLease is how long a replica's claim on a due escalation step or criterion lasts (zero: 30 s): a
+	// replica that dies holding a claim delays that step by up to this long.
+	EscalationLease time.Duration
 	// FollowThrough is the overdue and follow-up review reminder cadence, the close policy and the post-mortem
 	// on-time target (zero fields: the defaults).
 	FollowThrough firebreak.FollowThroughPolicy

@@ -108,6 +108,7 @@ func (c *Config) escalationCriteria() firebreak.EscalationCriteria {
 func (a *App) runEscalations(ctx context.Context) {
 	wake, stop := a.Store.Subscribe(sqlstore.JobsTopic)
 	defer stop()
-	esc := &engine.Escalations{Store: a.Store, Logger: a.Logger, Clock: a.engineClock()}
+	esc := &engine.Escalations{Store: a.Store, Logger: a.Logger, Clock: a.engineClock(),
+		Lease: a.Config.EscalationLease}
 	engine.New(engine.Options{Clock: esc.Clock, Wake: wake, Logger: a.Logger}, esc.Queues()...).Run(ctx)
 }

@@ -18,6 +18,10 @@ type NotificationConfig struct {
 	SMTP notify.SMTPConfig
 	// AttemptTimeout bounds one delivery attempt (default 10 s).
 	AttemptTimeout time.Duration
+	// Lease is how long a replica's claim on a notification it is sending (or an update reminder) lasts (zero:
+	// 2 min); a replica that dies mid-attempt leaves the message to be sent again (same idempotency key) after
+	// it. Keep it above AttemptTimeout.
+	Lease time.Duration
 	// Reminders is the update reminder cadence per severity (nil: SEV1 30 min, SEV2 60 min, SEV3 none).
 	Reminders map[firebreak.Severity]time.Duration
 }
@@ -104,7 +108,7 @@ func (a *App) runNotifications(ctx context.Context) {
 	nc := a.Config.Notifications
 	nc.notificationEnv()
 	a.Store.SetNotificationSettings(a.URL(), nc.Reminders)
-	ob := &engine.Outbox{Store: a.Store, Logger: a.Logger, Clock: a.engineClock(),
+	ob := &engine.Outbox{Store: a.Store, Logger: a.Logger, Clock: a.engineClock(), Lease: nc.Lease,
 		Notifier: notify.New(notify.Config{SMTP: nc.SMTP, AttemptTimeout: nc.AttemptTimeout, Now: a.Clock.Now})}
 	// Follow-through reminders (overdue action items, follow-up reviews) run next to the outbox's queues.
 	ft := &engine.FollowThrough{Store: a.Store, Logger: a.Logger, Clock: ob.Clock}
