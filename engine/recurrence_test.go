@@ -7,10 +7,11 @@ import (
 
 	"github.com/firebreak/firebreak"
 	"github.com/firebreak/firebreak/engine"
+	"github.com/firebreak/firebreak/sqlstore"
 	"github.com/firebreak/firebreak/sqlstore/sqltest"
 )
 
-// TestRecurrenceQueue: declaring an incident queues its recurrence check, due at once; the engine runs it, and a
+// TestRecurrenceQueue: declaring an incident queues its recurrence check, due RecurrenceCheckDelay later; the engine runs it, and a
 // look-alike of an earlier incident with an open action item gets its warning. A check that cannot find anything
 // (no earlier incident with open items shares a service or an alert) is finished by the claim. A failing
 // handler's row (here: a claim whose check never ran) is due again after the lease.
@@ -38,6 +39,10 @@ func TestRecurrenceQueue(t *testing.T) {
 			}
 			rq := &engine.Recurrence{Store: s, Clock: clock, Lease: time.Minute}
 			e := engine.New(engine.Options{Clock: clock}, rq.Queue())
+			if n := e.RunDue(ctx); n != 0 {
+				t.Fatalf("ran %d checks before they were due", n)
+			}
+			clock.Tick(sqlstore.RecurrenceCheckDelay)
 			// Nothing earlier to compare with: the claim itself finishes the first incident's check.
 			if n := e.RunDue(ctx); n != 0 {
 				t.Fatalf("ran %d full checks for the first incident, want 0", n)
@@ -47,9 +52,10 @@ func TestRecurrenceQueue(t *testing.T) {
 			}
 			clock.Tick(48 * time.Hour)
 			second := declare("API gateway returns 502 for uploads again")
-			if next := e.NextDue(ctx); !next.Equal(clock.Now()) {
-				t.Fatalf("next due %v, want now %v", next, clock.Now())
+			if next, want := e.NextDue(ctx), clock.Now().Add(sqlstore.RecurrenceCheckDelay); !next.Equal(want) {
+				t.Fatalf("next due %v, want %v", next, want)
 			}
+			clock.Tick(sqlstore.RecurrenceCheckDelay)
 			if n := e.RunDue(ctx); n != 1 {
 				t.Fatalf("ran %d checks, want 1", n)
 			}
@@ -63,6 +69,7 @@ func TestRecurrenceQueue(t *testing.T) {
 
 			// A claimed check whose handler died is due again when its lease ends.
 			third := declare("Unrelated: billing export late")
+			clock.Tick(sqlstore.RecurrenceCheckDelay)
 			ids, err := s.ClaimRecurrenceChecks(ctx, clock.Now(), time.Minute, 10)
 			if err != nil || len(ids) != 1 || ids[0] != third.ID {
 				t.Fatalf("claimed %v, %v", ids, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	firebreak "github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/sqlstore"
 	"github.com/firebreak/firebreak/sqlstore/sqltest"
 )
 
@@ -93,7 +94,8 @@ func BenchmarkLearning(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := s.ClaimRecurrenceChecks(ctx, time.Now(), time.Minute, 100); err != nil {
+					if _, err := s.ClaimRecurrenceChecks(ctx, time.Now().Add(sqlstore.RecurrenceCheckDelay), time.Minute,
+						100); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -46,52 +47,84 @@ func (s *Store) IncidentsForMetrics(ctx context.Context, from, to time.Time) ([]
 	d := s.d
 	rows, err := s.read(ctx).query(`SELECT i.id, i.number, i.title, i.severity, i.status, i.impact_started_at,
 		i.detected_at, i.declared_at, i.acknowledged_at, i.mitigated_at, i.resolved_at, i.closed_at, i.created_at,
-		x.service_slug, sv.owner_team, pm.published_at
+		x.service_slug, sv.owner_team, pm.published_at, x.position
 		FROM (`+strings.ReplaceAll(metricsWindowIDs, "SELECT id", "SELECT "+d.rowKey()+" AS id")+`) w
 		JOIN incidents i ON i.`+d.rowKey()+` = w.id
 		LEFT JOIN incident_services x ON x.incident_id = i.id
 		LEFT JOIN services sv ON sv.slug = x.service_slug
-		LEFT JOIN postmortems pm ON pm.incident_id = i.id
-		ORDER BY i.number, x.position`, d.ts(from), d.ts(to), d.ts(from), d.ts(from), d.ts(from), d.ts(from),
-		d.ts(from))
+		LEFT JOIN postmortems pm ON pm.incident_id = i.id`, d.ts(from), d.ts(to), d.ts(from), d.ts(from), d.ts(from),
+		d.ts(from), d.ts(from))
 	if err != nil {
 		return nil, wrap(err, "metrics incidents")
 	}
 	defer rows.Close()
+	// Rows come unsorted (sorting tens of thousands of wide rows cost more in SQL than in Go): an incident's rows
+	// are gathered by id, its services put in position order, and the incidents sorted by number at the end.
+	type svc struct {
+		pos        int64
+		slug, team string
+	}
 	var out []firebreak.MetricsIncident
-	var lastNumber int64 = -1
+	var numbers []int64
+	var svcs [][]svc
+	at := map[string]int{}
 	for rows.Next() {
 		var inc firebreak.MetricsIncident
 		var number int64
 		var slug, team sql.NullString
+		var pos sql.NullInt64
 		m := &inc.Milestones
 		if err := rows.Scan(&inc.ID, &number, &inc.Title, &inc.Severity, &inc.Status, ntsCol(&m.ImpactStartedAt),
 			ntsCol(&m.DetectedAt), ntsCol(&m.DeclaredAt), ntsCol(&m.AcknowledgedAt), ntsCol(&m.MitigatedAt),
 			ntsCol(&m.ResolvedAt), ntsCol(&m.ClosedAt), tsCol(&inc.CreatedAt), &slug, &team,
-			ntsCol(&inc.PostmortemPublishedAt)); err != nil {
+			ntsCol(&inc.PostmortemPublishedAt), &pos); err != nil {
 			return nil, wrap(err, "metrics incidents")
 		}
-		if number != lastNumber {
+		k, seen := at[inc.ID]
+		if !seen {
 			inc.Reference = firebreak.IncidentRef(number)
-			inc.Services, inc.Teams = []string{}, []string{}
+			k = len(out)
+			at[inc.ID] = k
 			out = append(out, inc)
-			lastNumber = number
+			numbers = append(numbers, number)
+			svcs = append(svcs, nil)
 		}
-		last := &out[len(out)-1]
 		if slug.Valid {
-			last.Services = append(last.Services, slug.String)
-		}
-		if team.Valid && team.String != "" && !slices.Contains(last.Teams, team.String) {
-			last.Teams = append(last.Teams, team.String)
+			svcs[k] = append(svcs[k], svc{pos.Int64, slug.String, team.String})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err, "metrics incidents")
 	}
+	for k := range out {
+		inc := &out[k]
+		inc.Services, inc.Teams = []string{}, []string{}
+		slices.SortFunc(svcs[k], func(a, b svc) int { return int(a.pos - b.pos) })
+		for _, x := range svcs[k] {
+			inc.Services = append(inc.Services, x.slug)
+			if x.team != "" && !slices.Contains(inc.Teams, x.team) {
+				inc.Teams = append(inc.Teams, x.team)
+			}
+		}
+	}
 	if out == nil {
 		out = []firebreak.MetricsIncident{}
 	}
+	sort.Sort(byNumber{out, numbers})
 	return out, nil
+}
+
+// byNumber sorts incidents by their numbers (a parallel slice).
+type byNumber struct {
+	incs []firebreak.MetricsIncident
+	nums []int64
+}
+
+func (b byNumber) Len() int           { return len(b.incs) }
+func (b byNumber) Less(i, j int) bool { return b.nums[i] < b.nums[j] }
+func (b byNumber) Swap(i, j int) {
+	b.incs[i], b.incs[j] = b.incs[j], b.incs[i]
+	b.nums[i], b.nums[j] = b.nums[j], b.nums[i]
 }
 
 // OverdueActionItems counts open and in-progress action items due before asOf's UTC date, by priority (every

@@ -251,17 +251,31 @@ func ftsWords(words []string, op string) string {
 	return strings.Join(quoted, " "+op+" ")
 }
 
-// rareKeywords returns the keywords that occur in at most relatedRareDocs documents.
+// rareKeywords returns the keywords that occur in at most relatedRareDocs documents, counted for each word with a
+// query that stops at the limit. Counting reads the word's posting list, which for a common word is long on
+// PostgreSQL (the GIN index decodes all of it), so there the planner's statistics rule out the common words first:
+// a word whose lexeme is among the most common elements of the search index (pg_stats of search_docs_tsv, kept by
+// ANALYZE) is not rare.
 func (x q) rareKeywords(words []string) ([]string, error) {
-	var query string
+	if len(words) == 0 {
+		return nil, nil
+	}
+	query := `SELECT COUNT(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)`
 	if x.s.d.name == dialectPostgres {
+		var err error
+		if words, err = scanStrings(x.query(`SELECT kw FROM unnest(?::text[]) WITH ORDINALITY AS k(kw, n)
+			WHERE NOT EXISTS (SELECT 1 FROM pg_stats s,
+				unnest(s.most_common_elems::text::text[]) AS e(elem),
+				unnest(tsvector_to_array(to_tsvector('english'::regconfig, k.kw))) AS l(lexeme)
+				WHERE s.schemaname = current_schema() AND s.tablename = 'search_docs_tsv' AND e.elem = l.lexeme)
+			ORDER BY n`, words)); err != nil {
+			return nil, err
+		}
 		// MATERIALIZED plans the match on its own (the GIN index) and stops reading rows at the LIMIT; without
 		// it, the LIMIT makes the planner scan the table and compute every row's vector until it finds enough.
 		query = `WITH m AS MATERIALIZED (SELECT 1 FROM search_docs d
 			WHERE ` + pgSearchVector + ` @@ to_tsquery('english'::regconfig, ?))
 			SELECT COUNT(*) FROM (SELECT 1 FROM m LIMIT ?) x`
-	} else {
-		query = `SELECT COUNT(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)`
 	}
 	var out []string
 	for _, w := range words {
@@ -689,11 +703,18 @@ func (x q) recurrenceWarning(id string) (*firebreak.RecurrenceWarning, error) {
 
 // --- detection ---------------------------------------------------------------------------------------------
 
+// RecurrenceCheckDelay is how long after an incident opens its recurrence check is due: long enough for the
+// alerts of the delivery or storm that opened it to be attached (more to compare) and for checks to be claimed in
+// batches rather than one per incident (alert intake can open hundreds a second), short enough to warn while the
+// response is starting.
+const RecurrenceCheckDelay = 5 * time.Second
+
 // scheduleRecurrenceCheck queues the recurrence check of a new incident (called by insertIncident, in the
 // transaction that opens it).
 func (t *txn) scheduleRecurrenceCheck(incidentID string) error {
 	if _, err := t.exec(`INSERT INTO recurrence_checks (incident_id, due_at) VALUES (?, ?)
-		ON CONFLICT (incident_id) DO NOTHING`, incidentID, t.s.d.ts(t.s.clock())); err != nil {
+		ON CONFLICT (incident_id) DO NOTHING`, incidentID,
+		t.s.d.ts(t.s.clock().Add(RecurrenceCheckDelay))); err != nil {
 		return wrap(err, "schedule recurrence check")
 	}
 	t.wakeJobs()

@@ -39,9 +39,11 @@ func findRelated(items []firebreak.RelatedIncident, ref string) *firebreak.Relat
 	return nil
 }
 
-// runRecurrenceChecks claims and runs every due recurrence check, as the engine does.
+// runRecurrenceChecks claims and runs every recurrence check due once RecurrenceCheckDelay has passed after now,
+// as the engine does.
 func runRecurrenceChecks(t *testing.T, s *sqlstore.Store, now time.Time) int {
 	t.Helper()
+	now = now.Add(sqlstore.RecurrenceCheckDelay)
 	ids := must(s.ClaimRecurrenceChecks(context.Background(), now, time.Minute, 100))
 	for _, id := range ids {
 		if err := s.CheckRecurrence(context.Background(), id, now); err != nil {
@@ -250,12 +252,15 @@ func TestRecurrenceWarning(t *testing.T) {
 		ingest(t, s, am.ID, trigger("checkout-5xx", "Checkout 5xx errors above 5%"))
 		declare(t, s, "Checkout 5xx errors above 5%", firebreak.SEV2, "search")
 		declare(t, s, "Checkout page slow", firebreak.SEV3, "checkout")
-		// The check is durable work, due at once: nothing is warned before it runs.
+		// The check is durable work, due shortly after: nothing is warned before it runs.
 		if w := must(s.RecurrenceWarning(ctx, "INC-2")); w != nil {
 			t.Fatalf("warned before the check ran: %+v", w)
 		}
-		if next := must(s.NextRecurrenceDue(ctx)); !next.Equal(c.Now()) {
-			t.Errorf("next check due %v, want %v", next, c.Now())
+		if next, want := must(s.NextRecurrenceDue(ctx)), c.Now().Add(sqlstore.RecurrenceCheckDelay); !next.Equal(want) {
+			t.Errorf("next check due %v, want %v", next, want)
+		}
+		if n := len(must(s.ClaimRecurrenceChecks(ctx, c.Now(), time.Minute, 100))); n != 0 {
+			t.Fatalf("%d checks claimed before they are due", n)
 		}
 		// INC-2 and INC-4 share checkout with INC-1, which has open items: full checks; INC-3 shares nothing.
 		if n := runRecurrenceChecks(t, s, c.Now()); n != 2 {
@@ -276,7 +281,7 @@ func TestRecurrenceWarning(t *testing.T) {
 		const want = "This looks like INC-1; 3 of its action items are still open (1 of them done but not verified)."
 		if w.OfRef != "INC-1" || w.OfTitle != "Checkout 5xx errors above 5%" || w.OpenActionItems != 3 ||
 			w.Unverified != 1 || w.OpenAtDetection != 3 || w.Message != want || len(w.ActionItems) != 3 ||
-			!w.DetectedAt.Equal(c.Now()) || w.Similarity < 0.5 {
+			!w.DetectedAt.Equal(c.Now().Add(sqlstore.RecurrenceCheckDelay)) || w.Similarity < 0.5 {
 			t.Fatalf("warning %+v", w)
 		}
 		// The related endpoint carries it too.
@@ -337,7 +342,7 @@ func TestRecurrenceWarning(t *testing.T) {
 			}
 		}
 		// The check does not run twice: running it again (another replica) adds nothing.
-		if err := s.CheckRecurrence(ctx, must(s.GetIncident(ctx, "INC-2")).ID, c.Now()); err != nil {
+		if err := s.CheckRecurrence(ctx, must(s.GetIncident(ctx, "INC-2")).ID, c.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if n := countKind(timeline(t, s, "INC-2"), firebreak.EventRecurrenceWarning); n != 1 {

@@ -14,11 +14,11 @@ import (
 	"github.com/firebreak/firebreak/sqlstore"
 )
 
-// runRecurrenceChecks runs the store's due recurrence checks, as the engine would.
+// runRecurrenceChecks runs the store's recurrence checks once they are due, as the engine would.
 func runRecurrenceChecks(t *testing.T, st *sqlstore.Store) {
 	t.Helper()
 	ctx := context.Background()
-	now := time.Now()
+	now := time.Now().Add(sqlstore.RecurrenceCheckDelay)
 	ids, err := st.ClaimRecurrenceChecks(ctx, now, time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)

@@ -397,19 +397,12 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, v viewer) {
 	}
 	from := now.AddDate(0, 0, -days)
 	trendFrom := analysis.PeriodStart(analysis.ByMonth, now).AddDate(0, 1-dashTrendMonths, 0)
-	incs, err := c.s.metricsSource().IncidentsForMetrics(r.Context(), from, now)
+	dr, err := c.dashboardReports(r.Context(), from, trendFrom, now, groupBy) // console_metrics_trend.go
 	if err != nil {
 		c.errorPage(w, r, v, err)
 		return
 	}
-	trendIncs, err := c.trendIncidents(r.Context(), incs, trendFrom, from, now) // console_metrics_trend.go
-	if err != nil {
-		c.errorPage(w, r, v, err)
-		return
-	}
-	rep := analysis.Build(incs, firebreak.MetricsQuery{From: from, To: now, GroupBy: groupBy}, now)
-	weeks := analysis.Build(incs, firebreak.MetricsQuery{From: from, To: now, GroupBy: analysis.ByWeek}, now)
-	months := analysis.Build(trendIncs, firebreak.MetricsQuery{From: trendFrom, To: now, GroupBy: analysis.ByMonth}, now)
+	incs, rep, weeks, months := dr.incs, dr.rep, dr.weeks, dr.months
 
 	p := dashboardPage{GroupBy: groupBy, From: from, To: now, Excluded: rep.Excluded, Metrics: []string{
 		"Time to detect", "Time to acknowledge", "Time to mitigate", "Time to resolve"}}
