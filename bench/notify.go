@@ -314,11 +314,9 @@ func (nr *notifyRunner) phase(ctx context.Context, load bool) ([]Result, error) 
 	var bgRes Result
 	if bgStats != nil {
 		bgRes = bgStats.result(elapsed)
-		stopBg()
-		stopBg = func() {}
 	}
 	// Wait for the notifications still on their way (and, with escalations, for the last probes' second step and
-	// exhaustion, 2 s after they opened).
+	// exhaustion, 2 s after they opened), the background load going on meanwhile.
 	settle := nr.cfg.Settle
 	if nr.escalate {
 		settle += 2 * escalationDelay
@@ -345,6 +343,8 @@ func (nr *notifyRunner) phase(ctx context.Context, load bool) ([]Result, error) 
 	if nr.escalate {
 		time.Sleep(escalationDelay + 500*time.Millisecond) // the last probes' exhaustion
 	}
+	stopBg()
+	stopBg = func() {}
 	var out []Result
 	for _, kind := range []string{"declare", "alert"} {
 		res := nr.summarize(ps, kind, elapsed)
