@@ -353,3 +353,155 @@ type EscalationService interface {
 		*EscalationPolicy, error)
 	DeleteEscalationPolicy(ctx context.Context, ref string) error
 }
+
+// --- where an incident's escalation stands ---------------------------------------------------------------------
+
+// EscalationState says where the paging of an incident stands.
+type EscalationState string
+
+const (
+	// EscalationRunning: a policy is paging the incident and pages its next step unless someone acknowledges.
+	EscalationRunning EscalationState = "running"
+	// EscalationStopped: acknowledgement, resolution (or closing, cancelling, a deleted policy) stopped the paging,
+	// or it never started because the incident was acknowledged when it was declared.
+	EscalationStopped EscalationState = "stopped"
+	// EscalationExhausted: every round ran and nobody acknowledged.
+	EscalationExhausted EscalationState = "exhausted"
+	// EscalationNone: no escalation policy paged the incident (its services have none).
+	EscalationNone EscalationState = "none"
+)
+
+// IncidentEscalation is where an incident's escalation stands: the policies paging it now, with the step that
+// paged last and the one that pages next and when; how the paging ended once it has; and the severity escalation
+// criteria armed for it. It is read from the escalation rows the engine fires and from the timeline.
+type IncidentEscalation struct {
+	Incident string `json:"incident"` // the reference, e.g. INC-7
+	// State is running while any policy pages; otherwise how the latest one ended (none: nothing paged).
+	State EscalationState `json:"state"`
+	// Policies are the names of the escalation policies of the incident's services.
+	Policies []string `json:"policies"`
+	// Running are the policies paging the incident now.
+	Running []RunningEscalation `json:"running"`
+	// Ended says how each policy that paged the incident (or was not started) ended, latest first.
+	Ended []EscalationEnd `json:"ended"`
+	// Criteria are the severity escalation criteria of the incident: armed (DueAt) or fired (FiredAt).
+	Criteria       []CriterionStatus `json:"criteria"`
+	AcknowledgedAt *time.Time        `json:"acknowledged_at,omitempty"`
+	// AsOf is the server's time of the reading (what "in 3 min" is relative to).
+	AsOf time.Time `json:"as_of"`
+}
+
+// RunningEscalation is one policy paging an incident.
+type RunningEscalation struct {
+	Policy    string    `json:"policy"`
+	PolicyID  string    `json:"policy_id"`
+	Steps     int       `json:"steps"`  // steps in the policy
+	Rounds    int       `json:"rounds"` // 1 + the policy's repeat
+	StartedAt time.Time `json:"started_at"`
+	// Current is the step that paged last.
+	Current *EscalationStepState `json:"current,omitempty"`
+	// Next is the step that pages at NextAt unless the incident is acknowledged first; nil when the escalation is
+	// exhausted at NextAt instead (the last step of the last round has paged).
+	Next *EscalationStepState `json:"next,omitempty"`
+	// NextAt is when the next step fires (or the escalation is exhausted). While an engine holds the step it is
+	// the end of that engine's lease; a time in the past means the step is due now.
+	NextAt time.Time `json:"next_at"`
+}
+
+// EscalationStepState is one step of a running escalation.
+type EscalationStepState struct {
+	Step  int      `json:"step"`  // from 1
+	Round int      `json:"round"` // from 1
+	Delay Duration `json:"delay"` // the wait for an acknowledgement before the step after it
+	// Targets are the step's targets; a schedule's carries who is on call when the step fires (fired).
+	Targets []EscalationTargetState `json:"targets"`
+	// PagedAt is when the current step paged (absent for the next step).
+	PagedAt *time.Time `json:"paged_at,omitempty"`
+	// Paged is whom the step pages: for the current step whom it paged, as the timeline recorded it; for the next
+	// step whom it will page at its time, as things stand now (contact methods and rotations may change).
+	Paged []string `json:"paged"`
+	// Unreachable lists targets the step cannot reach (no contact method, nobody on call, a disabled channel).
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// EscalationTargetState is a target of a step and, for a schedule, who is on call when the step fires (fired).
+type EscalationTargetState struct {
+	EscalationTarget
+	OnCall []string `json:"on_call,omitempty"`
+}
+
+// Label names the target for people: "schedule Primary (on call: alice)", "user carol", "channel ops-pager".
+func (t EscalationTargetState) Label() string {
+	s := string(t.Type) + " " + t.Ref
+	if t.Type == TargetSchedule {
+		if len(t.OnCall) > 0 {
+			s += " (on call: " + strings.Join(t.OnCall, ", ") + ")"
+		} else {
+			s += " (nobody on call)"
+		}
+	}
+	return s
+}
+
+// TargetsText lists the step's targets for people, e.g. "schedule Primary (on call: alice) and user carol".
+func (s EscalationStepState) TargetsText() string {
+	labels := make([]string, len(s.Targets))
+	for i, t := range s.Targets {
+		labels[i] = t.Label()
+	}
+	switch len(labels) {
+	case 0:
+		return "nobody"
+	case 1:
+		return labels[0]
+	}
+	return strings.Join(labels[:len(labels)-1], ", ") + " and " + labels[len(labels)-1]
+}
+
+// EscalationEnd is how a policy's paging of an incident ended.
+type EscalationEnd struct {
+	Policy string `json:"policy"`
+	// State is stopped or exhausted.
+	State EscalationState `json:"state"`
+	At    time.Time       `json:"at"`
+	// By is who stopped it (acknowledged, resolved, deleted the policy); empty when nobody did.
+	By string `json:"by,omitempty"`
+	// Reason says why, e.g. "acknowledged by alice", "the incident is resolved", "exhausted".
+	Reason string `json:"reason"`
+	// Message is the timeline's entry.
+	Message string `json:"message"`
+}
+
+// CriterionStatus is a severity escalation criterion of an incident: when it fires, or when it fired (once).
+type CriterionStatus struct {
+	Criterion Criterion  `json:"criterion"`
+	DueAt     *time.Time `json:"due_at,omitempty"`
+	FiredAt   *time.Time `json:"fired_at,omitempty"`
+	// Description says what the criterion watches and whom it notifies.
+	Description string `json:"description"`
+}
+
+// CriterionDescription says what a criterion does, e.g. "pages the incident commander if the incident is not
+// acknowledged within its response target".
+func CriterionDescription(c Criterion) string {
+	switch c {
+	case CriterionUnacknowledged:
+		return "pages the incident commander if the incident is not acknowledged within its response target"
+	case CriterionUnacknowledgedLeadership:
+		return "pages leadership if the incident is still not acknowledged"
+	case CriterionStaleStatus:
+		return "notifies the incident commander (or leadership) if the status has not changed for a while"
+	case CriterionMitigationStalled:
+		return "notifies the incident commander (or leadership) if mitigation runs long without resolution"
+	case CriterionLongRunning:
+		return "notifies the incident commander (or leadership) if the incident stays open too long"
+	}
+	return string(c)
+}
+
+// EscalationStatusService reads where an incident's escalation stands.
+//
+// Errors: ENotFound for an unknown incident.
+type EscalationStatusService interface {
+	IncidentEscalation(ctx context.Context, incidentRef string) (*IncidentEscalation, error)
+}

@@ -218,14 +218,10 @@ type member struct {
 	m   *IncidentMetrics
 }
 
-func groupOf(key string, ms []member) Group {
+func groupOf(key string, ms []member, metrics []string) Group {
 	g := Group{Key: key, BySeverity: map[firebreak.Severity]int{}}
 	for _, s := range firebreak.Severities {
 		g.BySeverity[s] = 0
-	}
-	per := map[string][]Measure{}
-	for _, name := range Metrics {
-		per[name] = make([]Measure, 0, len(ms))
 	}
 	for _, x := range ms {
 		g.Count++
@@ -233,18 +229,45 @@ func groupOf(key string, ms []member) Group {
 		if x.m.Open {
 			g.OpenCount++
 		}
-		for _, name := range Metrics {
-			per[name] = append(per[name], x.m.Get(name))
+	}
+	if len(metrics) == 0 {
+		return g
+	}
+	measures := make([]Measure, len(ms))
+	for _, name := range metrics {
+		for i, x := range ms {
+			measures[i] = x.m.Get(name)
+		}
+		d := Summarize(measures)
+		switch name {
+		case MetricTTD:
+			g.TTD = d
+		case MetricTTA:
+			g.TTA = d
+		case MetricTTM:
+			g.TTM = d
+		case MetricTTR:
+			g.TTR = d
 		}
 	}
-	g.TTD, g.TTA = Summarize(per[MetricTTD]), Summarize(per[MetricTTA])
-	g.TTM, g.TTR = Summarize(per[MetricTTM]), Summarize(per[MetricTTR])
 	return g
 }
 
 // Build computes the report of q from incidents (as IncidentsForMetrics returns them) at now (docs/METRICS.md).
 // q.GroupBy must be empty or one of GroupBys.
 func Build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.Time) Report {
+	return build(incs, q, now, Metrics, true)
+}
+
+// Counts is Build without the duration distributions and the reliability: every group has its counts (Count,
+// OpenCount, BySeverity) exactly as Build gives them and nothing else, for a chart that shows only those.
+func Counts(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.Time) Report {
+	return build(incs, q, now, nil, false)
+}
+
+// build is Build with only the distributions of metrics, and the reliability metrics only if reliability.
+func build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.Time, metrics []string,
+	reliability bool) Report {
 	from, to := q.From.UTC(), q.To.UTC()
 	asOf := to
 	if now.Before(asOf) {
@@ -258,6 +281,8 @@ func Build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.
 	var live []*firebreak.MetricsIncident               // every eligible incident, for reliability
 	scopes := map[string][]*firebreak.MetricsIncident{} // group key → eligible incidents, for reliability
 	keys := map[string][]member{}
+	var lastPeriod time.Time
+	var lastKey []string
 	for i := range incs {
 		inc := &incs[i]
 		if q.Service != "" && !slices.Contains(inc.Services, q.Service) {
@@ -284,7 +309,11 @@ func Build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.
 		case BySeverity:
 			gk = []string{string(inc.Severity)}
 		case ByMonth, ByWeek:
-			gk = []string{PeriodKey(q.GroupBy, PeriodStart(q.GroupBy, start))}
+			p := PeriodStart(q.GroupBy, start)
+			if !p.Equal(lastPeriod) || lastKey == nil { // incidents come in time order: format each period once
+				lastPeriod, lastKey = p, []string{PeriodKey(q.GroupBy, p)}
+			}
+			gk = lastKey
 		}
 		if q.GroupBy == ByService || q.GroupBy == ByTeam {
 			for _, k := range gk {
@@ -294,16 +323,23 @@ func Build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.
 		if !inWindow {
 			continue
 		}
-		m := Durations(inc, asOf)
+		var m IncidentMetrics
+		if len(metrics) > 0 {
+			m = Durations(inc, asOf)
+		} else {
+			m.Open = openAt(inc, asOf)
+		}
 		x := member{inc: inc, m: &m}
 		all = append(all, x)
 		for _, k := range gk {
 			keys[k] = append(keys[k], x)
 		}
 	}
-	rep.Total = groupOf("total", all)
-	rel := ReliabilityOf(live, from, asOf)
-	rep.Total.Reliability = &rel
+	rep.Total = groupOf("total", all, metrics)
+	if reliability {
+		rel := ReliabilityOf(live, from, asOf)
+		rep.Total.Reliability = &rel
+	}
 	var order []string
 	switch q.GroupBy {
 	case BySeverity:
@@ -330,8 +366,8 @@ func Build(incs []firebreak.MetricsIncident, q firebreak.MetricsQuery, now time.
 	}
 	rep.Groups = []Group{}
 	for _, k := range order {
-		g := groupOf(k, keys[k])
-		if q.GroupBy == ByService || q.GroupBy == ByTeam {
+		g := groupOf(k, keys[k], metrics)
+		if reliability && (q.GroupBy == ByService || q.GroupBy == ByTeam) {
 			r := ReliabilityOf(scopes[k], from, asOf)
 			g.Reliability = &r
 		}

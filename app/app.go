@@ -102,6 +102,12 @@ func (c Config) Validate() error {
 			problems = append(problems, err.Error())
 		}
 	}
+	if c.EscalationLease < 0 {
+		problems = append(problems, fmt.Sprintf("escalation.lease must be a positive duration, not %s", c.EscalationLease))
+	}
+	if p := c.Notifications.leaseProblem(); p != "" {
+		problems = append(problems, p)
+	}
 	if err := c.FollowThrough.Validate(); err != nil {
 		problems = append(problems, "follow_through: "+err.Error())
 	}
@@ -234,9 +240,10 @@ func (a *App) Start() error {
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.runProbes(maintCtx) }()
 	a.wg.Add(1)
-	go func() { defer a.wg.Done(); a.runNotifications(maintCtx) }()
+	// Paging work has database connections of its own (sqlstore.Reserved): an alert storm must not starve it.
+	go func() { defer a.wg.Done(); a.runNotifications(sqlstore.Reserved(maintCtx)) }()
 	a.wg.Add(1)
-	go func() { defer a.wg.Done(); a.runEscalations(maintCtx) }() // app/escalation.go
+	go func() { defer a.wg.Done(); a.runEscalations(sqlstore.Reserved(maintCtx)) }() // app/escalation.go
 	a.serveErr = make(chan error, 1)
 	a.wg.Add(1)
 	go func() {

@@ -70,3 +70,57 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// The claim leases of the escalation and notification engines are settable in the file: positive durations, the
+// notification lease longer than one delivery attempt; a bad value is refused naming its key.
+func TestConfigFileLeases(t *testing.T) {
+	c := app.BuiltinDefaults()
+	if err := c.LoadFile(writeFile(t, `
+escalation:
+  lease: 45s
+notifications:
+  attempt_timeout: 20s
+  lease: 3m
+`)); err != nil {
+		t.Fatal(err)
+	}
+	if c.EscalationLease != 45*time.Second || c.Notifications.Lease != 3*time.Minute ||
+		c.Notifications.AttemptTimeout != 20*time.Second {
+		t.Fatalf("leases %v %v", c.EscalationLease, c.Notifications.Lease)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// Unset, they keep their defaults (zero: the engines' 30 s and 2 min).
+	d := app.BuiltinDefaults()
+	if err := d.LoadFile(writeFile(t, "escalation: {stale_status: {after: 20m}}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if d.EscalationLease != 0 || d.Notifications.Lease != 0 {
+		t.Fatalf("defaults changed: %v %v", d.EscalationLease, d.Notifications.Lease)
+	}
+	for body, want := range map[string]string{
+		"escalation: {lease: 0s}\n":                           "escalation.lease must be a positive duration",
+		"escalation: {lease: -5s}\n":                          "escalation.lease must be a positive duration",
+		"escalation: {lease: soon}\n":                         "soon",
+		"notifications: {lease: 0s}\n":                        "notifications.lease must be a positive duration",
+		"notifications: {lease: -1m}\n":                       "notifications.lease must be a positive duration",
+		"notifications: {lease: 5s}\n":                        "notifications.lease (5s) must be longer than notifications.attempt_timeout (10s)",
+		"notifications: {attempt_timeout: 30s, lease: 30s}\n": "notifications.lease (30s) must be longer than notifications.attempt_timeout (30s)",
+		"notifications: {attempt_timeout: 5m}\n":              "notifications.lease (2m0s, the default) must be longer than notifications.attempt_timeout (5m0s)",
+		"notifications: {leese: 1m}\n":                        "leese",
+	} {
+		c := app.BuiltinDefaults()
+		if err := c.LoadFile(writeFile(t, body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one saying %q", body, err, want)
+		}
+	}
+	// Set in code, Validate says the same.
+	bad := app.BuiltinDefaults()
+	bad.EscalationLease = -time.Second
+	bad.Notifications.Lease = time.Second
+	err := bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "escalation.lease") || !strings.Contains(err.Error(), "notifications.lease (1s)") {
+		t.Fatalf("Validate: %v", err)
+	}
+}

@@ -22,13 +22,15 @@ import (
 //	  mitigation_stalled: {after: 15m}
 //	  long_running: {after: 1h, severities: [SEV1]}
 //	  # any criterion: enabled: false turns it off
+//	  lease: 30s   # a replica's claim on a due step or criterion (Config.EscalationLease)
 type fileEscalation struct {
-	Commander         []string      `yaml:"commander"`
-	Leadership        []string      `yaml:"leadership"`
-	Unacknowledged    fileUnacked   `yaml:"unacknowledged"`
-	StaleStatus       fileCriterion `yaml:"stale_status"`
-	MitigationStalled fileCriterion `yaml:"mitigation_stalled"`
-	LongRunning       fileCriterion `yaml:"long_running"`
+	Lease             *time.Duration `yaml:"lease"`
+	Commander         []string       `yaml:"commander"`
+	Leadership        []string       `yaml:"leadership"`
+	Unacknowledged    fileUnacked    `yaml:"unacknowledged"`
+	StaleStatus       fileCriterion  `yaml:"stale_status"`
+	MitigationStalled fileCriterion  `yaml:"mitigation_stalled"`
+	LongRunning       fileCriterion  `yaml:"long_running"`
 }
 
 type fileCriterion struct {
@@ -71,6 +73,12 @@ func parseTargets(key string, refs []string) ([]firebreak.EscalationTarget, erro
 
 // apply overlays the file's escalation section on c.Escalation (the defaults when unset).
 func (f fileEscalation) apply(c *Config) error {
+	if f.Lease != nil {
+		if *f.Lease <= 0 {
+			return fmt.Errorf("escalation.lease must be a positive duration (e.g. 30s), not %s", *f.Lease)
+		}
+		c.EscalationLease = *f.Lease
+	}
 	e := c.escalationCriteria()
 	var err error
 	if f.Commander != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -26,14 +27,19 @@ type NotificationConfig struct {
 	Reminders map[firebreak.Severity]time.Duration
 }
 
+// DefaultNotificationLease is the outbox's claim lease when none is configured (engine.Outbox's default).
+const DefaultNotificationLease = 2 * time.Minute
+
 // fileNotifications is the notifications: section of the config file.
 //
 //	notifications:
 //	  attempt_timeout: 10s
+//	  lease: 2m          # a replica's claim on a message it sends; longer than attempt_timeout
 //	  reminders: {SEV1: 30m, SEV2: 1h}
 //	  smtp: {host: smtp.example.com, port: 587, username: firebreak, password: …, from: "Firebreak <fb@example.com>", tls: require}
 type fileNotifications struct {
 	AttemptTimeout time.Duration                        `yaml:"attempt_timeout"`
+	Lease          *time.Duration                       `yaml:"lease"`
 	Reminders      map[firebreak.Severity]time.Duration `yaml:"reminders"`
 	SMTP           struct {
 		Host     string `yaml:"host"`
@@ -48,6 +54,15 @@ type fileNotifications struct {
 func (f fileNotifications) apply(c *NotificationConfig) error {
 	if f.AttemptTimeout > 0 {
 		c.AttemptTimeout = f.AttemptTimeout
+	}
+	if f.Lease != nil {
+		if *f.Lease <= 0 {
+			return fmt.Errorf("notifications.lease must be a positive duration (e.g. 2m), not %s", *f.Lease)
+		}
+		c.Lease = *f.Lease
+	}
+	if p := c.leaseProblem(); p != "" {
+		return errors.New(p)
 	}
 	if f.Reminders != nil {
 		for sev := range f.Reminders {
@@ -82,6 +97,29 @@ func (f fileNotifications) apply(c *NotificationConfig) error {
 		}
 	}
 	return nil
+}
+
+// leaseProblem says what is wrong with the lease ("" when nothing is): it must be positive (zero: the default)
+// and outlast one delivery attempt, or a second replica would take over a message still being sent and send it
+// again (receivers would drop the duplicate by its idempotency key, but it is a wasted attempt and a muddled
+// timeline).
+func (c NotificationConfig) leaseProblem() string {
+	if c.Lease < 0 {
+		return fmt.Sprintf("notifications.lease must be a positive duration (e.g. 2m), not %s", c.Lease)
+	}
+	lease, what := c.Lease, ""
+	if lease == 0 {
+		lease, what = DefaultNotificationLease, ", the default"
+	}
+	attempt := c.AttemptTimeout
+	if attempt <= 0 {
+		attempt = notify.DefaultAttemptTimeout
+	}
+	if lease <= attempt {
+		return fmt.Sprintf("notifications.lease (%s%s) must be longer than notifications.attempt_timeout (%s): a "+
+			"replica's claim on a message must outlast its delivery attempt", lease, what, attempt)
+	}
+	return ""
 }
 
 // notificationEnv applies FIREBREAK_SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _FROM and _TLS (they override the file).

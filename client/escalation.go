@@ -51,3 +51,15 @@ func (c *Client) DeleteEscalationPolicy(ctx context.Context, ref string) error {
 	_, err := c.do(ctx, request{method: http.MethodDelete, path: escalationPolicyPath(ref)}, nil)
 	return err
 }
+
+var _ firebreak.EscalationStatusService = (*Client)(nil)
+
+// IncidentEscalation reads where an incident's escalation stands (GET /incidents/{id}/escalation): the step that
+// paged last, the next one and when, or how the paging ended.
+func (c *Client) IncidentEscalation(ctx context.Context, ref string) (*firebreak.IncidentEscalation, error) {
+	var e firebreak.IncidentEscalation
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: incPath(ref) + "/escalation"}, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

@@ -2,7 +2,9 @@
 // incidents drawn from real incident scenarios (cascading failures during peak traffic, database deadlocks,
 // connection-pool exhaustion, a payment outage, a stale runbook, a false alarm, a recurring incident whose
 // earlier action items were never finished). Every incident status and severity is present, with timelines,
-// roles, status updates and action items dated relative to the time of loading.
+// roles, status updates and action items dated relative to the time of loading. With the paging services it also
+// sets up contact methods, on-call schedules and escalation policies, and its newest incidents are being paged
+// (paging.go).
 //
 // The loader works through the domain services only, so it can load into the store directly (firebreak serve
 // --demo) or through any other implementation of the interfaces.
@@ -37,6 +39,11 @@ type Target struct {
 	// decided on the open incidents (runbooks.go).
 	Runbooks      firebreak.RunbookService
 	ChangeControl firebreak.ChangeControlService
+	// Contacts, Schedules and Escalation, when all set, also give the responders contact methods (their
+	// example.com addresses: see paging.go), two on-call schedules and an escalation policy on every service.
+	Contacts   firebreak.ContactService
+	Schedules  firebreak.ScheduleService
+	Escalation firebreak.EscalationService
 	// Pin, when set, pins the store's clock to a time before each operation so that what the store stamps
 	// itself (recorded_at, milestones set by status changes, created_at) carries the historical time. Unpin
 	// returns the clock to real time. Without them only declarations and notes are backdated.
@@ -124,6 +131,7 @@ func Load(ctx context.Context, t Target) error {
 		"admin": {Username: "admin", Role: firebreak.RoleAdmin}}}
 	l.users()
 	l.catalog()
+	l.onCall() // paging.go
 	l.runbooks()
 	// Declared in chronological order, so incident numbers grow with time.
 	l.recurringPaymentFirst()
@@ -135,6 +143,8 @@ func Load(ctx context.Context, t Target) error {
 	l.poolExhaustion()
 	l.catalogLatency()
 	l.recurringPaymentAgain()
+	// From here on the services page: the alert storm's incident and the delayed emails are being paged.
+	l.escalation(l.t.Now.Add(-45 * time.Minute))
 	l.detection()
 	l.emailsDelayed()
 	l.changeControl()

@@ -34,11 +34,19 @@ const (
 	// KindRecurrence warns an incident's commander that it looks like an earlier incident whose action items are
 	// still open or unverified; Text says which and how many.
 	KindRecurrence Kind = "recurrence"
+	// KindChangeProposed asks an incident's commander to approve or reject a change a responder proposes (to the
+	// incident's announcement channels when it has no commander); Text says what, why and how risky.
+	KindChangeProposed Kind = "change_proposed"
+	// KindChangeApproved and KindChangeRejected tell the proposer of a change the commander's decision; Text names
+	// the change and the decision's note.
+	KindChangeApproved Kind = "change_approved"
+	KindChangeRejected Kind = "change_rejected"
 )
 
 // Kinds lists every message kind.
 var Kinds = []Kind{KindDeclared, KindSeverityChanged, KindStatusChanged, KindRoleChanged, KindUpdatePosted,
-	KindResolved, KindPage, KindReminder, KindTest, KindActionItemOverdue, KindFollowUpReview, KindRecurrence}
+	KindResolved, KindPage, KindReminder, KindTest, KindActionItemOverdue, KindFollowUpReview, KindRecurrence,
+	KindChangeProposed, KindChangeApproved, KindChangeRejected}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {

@@ -28,6 +28,10 @@ var Headlines = map[Kind]string{
 	KindFollowUpReview:    `Follow-up review due: {{.Incident.Ref}} post-mortem ({{.Incident.Title}})`,
 	// Recurrence: the message's Text names the earlier incident and its open action items.
 	KindRecurrence: `{{.Incident.Ref}} looks like an earlier incident with open action items: {{.Incident.Title}}`,
+	// Change control: the message's Text says what is proposed and why, or the decision and its note.
+	KindChangeProposed: `Approval needed on {{.Incident.Ref}}: {{with .Actor}}{{.}} proposes{{else}}proposed{{end}} a change ({{.Incident.Title}})`,
+	KindChangeApproved: `Change approved on {{.Incident.Ref}}{{with .Actor}} by {{.}}{{end}}: {{.Incident.Title}}`,
+	KindChangeRejected: `Change rejected on {{.Incident.Ref}}{{with .Actor}} by {{.}}{{end}}: {{.Incident.Title}}`,
 }
 
 // TextBody is the plain-text body (email text part). Dot is a View.

@@ -953,7 +953,7 @@ func (c *ingestCtx) decide(st *alertState) (firebreak.RoutingDecision, error) {
 }
 
 // groupIncident returns the open incident of a group (within the policy's group window), nil if there is none,
-// found once per ingest.
+// looked up once per ingest (routing opens one for a group found without, and records it with setGroupIncident).
 func (c *ingestCtx) groupIncident(groupKey string) (*routedIncident, error) {
 	if ri, ok := c.groups[groupKey]; ok {
 		return ri, nil
@@ -970,9 +970,7 @@ func (c *ingestCtx) groupIncident(groupKey string) (*routedIncident, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ri != nil {
-		c.setGroupIncident(groupKey, ri)
-	}
+	c.setGroupIncident(groupKey, ri)
 	return ri, nil
 }
 

@@ -2,11 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
 
 	firebreak "github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/sqlstore"
 )
 
@@ -206,3 +208,118 @@ func decide(s *sqlstore.Store, ctx context.Context, inc *firebreak.Incident, id 
 
 // errOf drops the value of a call's results.
 func errOf[T any](_ T, e error) error { return e }
+
+// A proposal reaches the incident commander's contact methods and the decision reaches the proposer's, in the
+// transaction of the step (outbox rows of their own kinds); nobody is told of their own step; without a
+// commander the proposal goes to the incident's announcement channels; who was told is on the timeline event.
+func TestChangeControlNotifies(t *testing.T) {
+	forEach(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		root := as("root", firebreak.RoleAdmin)
+		bob, carol := as("bob", firebreak.RoleResponder), as("carol", firebreak.RoleResponder)
+		for _, u := range []string{"alice", "bob", "carol"} {
+			must(s.CreateUser(root, firebreak.UserInput{Username: u, Role: firebreak.RoleResponder}))
+		}
+		must(s.CreateChannel(root, firebreak.ChannelInput{Kind: firebreak.ChannelEmail, Name: "alice-mail",
+			Address: "alice@example.com", User: "alice"}))
+		must(s.CreateChannel(root, firebreak.ChannelInput{Kind: firebreak.ChannelWebhook, Name: "bob-hook",
+			URL: "http://127.0.0.1:9/bob", Secret: "0123456789abcdef", User: "bob"}))
+		must(s.CreateChannel(root, firebreak.ChannelInput{Kind: firebreak.ChannelSlack, Name: "ops",
+			URL: "http://127.0.0.1:9/ops"}))
+		service(t, s, "orders", "commerce")
+		must(s.UpdateService(root, "orders", firebreak.ServicePatch{Channels: &[]string{"ops"}}, 0))
+
+		inc := must(s.DeclareIncident(alice, firebreak.DeclareInput{Title: "Orders pool exhausted",
+			Severity: firebreak.SEV1, Roles: map[firebreak.Role]string{firebreak.RoleCommander: "alice"}}))
+		// change messages of the incident: "channel kind" → message text
+		sent := func(ref string) map[string][]string {
+			out := map[string][]string{}
+			for _, n := range must(s.ListNotifications(root, firebreak.NotificationFilter{Incident: ref, Limit: 500})) {
+				if !strings.HasPrefix(n.Kind, "change_") {
+					continue
+				}
+				var body string
+				if err := sqlstore.QueryRow(ctx, s, `SELECT message FROM notifications WHERE id = ?`, n.ID).Scan(&body); err != nil {
+					t.Fatal(err)
+				}
+				var m notify.Message
+				if err := json.Unmarshal([]byte(body), &m); err != nil {
+					t.Fatal(err)
+				}
+				if m.Incident.Ref != ref || !strings.HasSuffix(m.Incident.URL, "/incidents/"+ref) {
+					t.Errorf("message %+v does not name its incident", m.Incident)
+				}
+				out[n.Channel+" "+n.Kind] = append(out[n.Channel+" "+n.Kind], m.Actor+": "+m.Text)
+			}
+			return out
+		}
+		lastEvent := func(ref string, kind firebreak.EventKind) firebreak.TimelineEvent {
+			var last firebreak.TimelineEvent
+			for _, ev := range timeline(t, s, ref) {
+				if ev.Kind == kind {
+					last = ev
+				}
+			}
+			return last
+		}
+
+		// bob proposes: alice, the commander, is asked; the timeline says so.
+		p := must(s.ProposeChange(bob, inc.Reference, firebreak.ProposalInput{Action: "Restart the orders pods",
+			Reason: "connections leak", Risk: firebreak.RiskMedium}))
+		got := sent(inc.Reference)
+		if len(got) != 1 || len(got["alice-mail change_proposed"]) != 1 ||
+			got["alice-mail change_proposed"][0] != "bob: bob proposes a change on "+inc.Reference+" and needs your "+
+				"approval as incident commander: Restart the orders pods (medium risk). Reason: connections leak. "+
+				"Approve or reject it on the incident page." {
+			t.Fatalf("after the proposal: %v", got)
+		}
+		if ev := lastEvent(inc.Reference, firebreak.EventChangeProposed); ev.Data["notified"] != "alice" {
+			t.Errorf("proposal event data %v", ev.Data)
+		}
+		// alice approves: bob hears it, with her note.
+		must(s.DecideProposal(alice, inc.Reference, p.ID, firebreak.DecisionApprove,
+			firebreak.DecisionInput{Note: "one pod at a time"}))
+		got = sent(inc.Reference)
+		if len(got["bob-hook change_approved"]) != 1 || !strings.HasPrefix(got["bob-hook change_approved"][0],
+			"alice: alice approved your proposed change on "+inc.Reference+": Restart the orders pods. Note: one pod at a time.") {
+			t.Fatalf("after the approval: %v", got)
+		}
+		if ev := lastEvent(inc.Reference, firebreak.EventChangeApproved); ev.Data["notified"] != "bob" {
+			t.Errorf("approval event data %v", ev.Data)
+		}
+		// carol has no contact method: her rejection reaches nobody, and the timeline says why.
+		p2 := must(s.ProposeChange(carol, inc.Reference, firebreak.ProposalInput{Action: "Fail over", Reason: "slow"}))
+		must(s.DecideProposal(alice, inc.Reference, p2.ID, firebreak.DecisionReject, firebreak.DecisionInput{}))
+		if ev := lastEvent(inc.Reference, firebreak.EventChangeRejected); ev.Data["unreachable"] != "carol: no contact method" {
+			t.Errorf("rejection event data %v", ev.Data)
+		}
+		// bob's rejected proposal is heard; a withdrawal and the commander's own proposal tell nobody.
+		p3 := must(s.ProposeChange(bob, inc.Reference, firebreak.ProposalInput{Action: "Raise the pool", Reason: "headroom"}))
+		must(s.DecideProposal(alice, inc.Reference, p3.ID, firebreak.DecisionReject, firebreak.DecisionInput{Note: "no"}))
+		p4 := must(s.ProposeChange(bob, inc.Reference, firebreak.ProposalInput{Action: "Drain a node", Reason: "hot"}))
+		must(s.DecideProposal(bob, inc.Reference, p4.ID, firebreak.DecisionWithdraw, firebreak.DecisionInput{}))
+		must(s.ProposeChange(alice, inc.Reference, firebreak.ProposalInput{Action: "Roll back", Reason: "deploy 41"}))
+		got = sent(inc.Reference)
+		want := map[string]int{"alice-mail change_proposed": 4, "bob-hook change_approved": 1, "bob-hook change_rejected": 1}
+		for k, n := range want {
+			if len(got[k]) != n {
+				t.Errorf("%s: %d messages, want %d (%v)", k, len(got[k]), n, got)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("unexpected messages: %v", got)
+		}
+
+		// Without a commander, a proposal goes to the incident's announcement channels.
+		inc2 := declare(t, s, "Orders slow", firebreak.SEV2, "orders")
+		must(s.ProposeChange(bob, inc2.Reference, firebreak.ProposalInput{Action: "Scale out", Reason: "CPU"}))
+		if got := sent(inc2.Reference); len(got["ops change_proposed"]) != 1 ||
+			!strings.Contains(got["ops change_proposed"][0], "has no incident commander to approve or reject it") {
+			t.Fatalf("without a commander: %v", got)
+		}
+		if ev := lastEvent(inc2.Reference, firebreak.EventChangeProposed); ev.Data["notified"] !=
+			"1 announcement channel(s) (no incident commander)" {
+			t.Errorf("event data %v", ev.Data)
+		}
+	})
+}

@@ -562,7 +562,7 @@ func (s *Store) DeleteEscalationPolicy(ctx context.Context, ref string) error {
 			if err := t.lockIncident(r.incidentID); err != nil {
 				return err
 			}
-			if err := t.endRun(r, firebreak.EventEscalationStopped, fmt.Sprintf(
+			if err := t.endRun(r, p.Name, firebreak.EventEscalationStopped, fmt.Sprintf(
 				"Escalation (policy %s) stopped: the policy was deleted", p.Name), actor, "policy deleted", now); err != nil {
 				return err
 			}
@@ -625,14 +625,15 @@ func (x q) runsOf(where string, args ...any) ([]runRow, error) {
 }
 
 // endRun deletes a running escalation and records why on its incident's timeline (the incident is locked).
-func (t *txn) endRun(r runRow, kind firebreak.EventKind, text, actor, reason string, now time.Time) error {
+func (t *txn) endRun(r runRow, policy string, kind firebreak.EventKind, text, actor, reason string,
+	now time.Time) error {
 	if _, err := t.exec(`DELETE FROM escalations WHERE incident_id = ? AND policy_id = ?`, r.incidentID,
 		r.policyID); err != nil {
 		return wrap(err, "end escalation")
 	}
 	return t.insertEvents(r.incidentID, []firebreak.TimelineEvent{{Kind: kind, Actor: actor, OccurredAt: now,
-		RecordedAt: now, Message: text, Data: map[string]string{"policy_id": r.policyID, "reason": reason,
-			"round": strconv.Itoa(r.round + 1), "step": strconv.Itoa(r.step)}}})
+		RecordedAt: now, Message: text, Data: map[string]string{"policy": policy, "policy_id": r.policyID,
+			"reason": reason, "round": strconv.Itoa(r.round + 1), "step": strconv.Itoa(r.step)}}})
 }
 
 // escalationOnEvents runs inside insertEvents, in the transaction of the change: an incident that opens (or gets
@@ -685,7 +686,7 @@ func (t *txn) escalationOnEvents(incidentID string, events []firebreak.TimelineE
 			}
 			text := fmt.Sprintf("Escalation (policy %s) stopped after step %d of round %d: %s", name, r.step,
 				r.round+1, reason)
-			if err := t.endRun(r, firebreak.EventEscalationStopped, text, actor, reason, now); err != nil {
+			if err := t.endRun(r, name, firebreak.EventEscalationStopped, text, actor, reason, now); err != nil {
 				return err
 			}
 		}
@@ -747,20 +748,7 @@ func (x q) incidentPolicies(incidentID string, only []string) ([]string, error) 
 		query += ` AND s.slug IN (` + placeholders(len(only)) + `)`
 		args = append(args, anys(only)...)
 	}
-	rows, err := x.query(query+` ORDER BY s.escalation_policy_id`, args...)
-	if err != nil {
-		return nil, wrap(err, "load incident escalation policies")
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap(err, "load incident escalation policies")
-		}
-		ids = append(ids, id)
-	}
-	return ids, wrap(rows.Err(), "load incident escalation policies")
+	return x.column("load incident escalation policies", query+` ORDER BY s.escalation_policy_id`, args...)
 }
 
 // notStarted records that an incident opened already acknowledged (declared as investigating, or with a
@@ -828,8 +816,8 @@ func (p *pageResolution) add(ch, via string) {
 }
 
 // pageUser adds a user's contact methods.
-func (t *txn) pageUser(p *pageResolution, username, via string) error {
-	ids, err := t.contactMethods(username)
+func (x q) pageUser(p *pageResolution, username, via string) error {
+	ids, err := x.contactMethods(username)
 	if err != nil {
 		return err
 	}
@@ -852,17 +840,17 @@ func (t *txn) pageUser(p *pageResolution, username, via string) error {
 
 // resolvePage turns targets into channels as of now: a schedule's people on call now, a user's contact methods, an
 // enabled channel.
-func (t *txn) resolvePage(targets []targetRow, now time.Time) (*pageResolution, error) {
+func (x q) resolvePage(targets []targetRow, now time.Time) (*pageResolution, error) {
 	p := &pageResolution{}
 	for _, r := range targets {
 		switch r.kind {
 		case firebreak.TargetUser:
-			if err := t.pageUser(p, r.name, ""); err != nil {
+			if err := x.pageUser(p, r.name, ""); err != nil {
 				return nil, err
 			}
 		case firebreak.TargetChannel:
 			var enabled bool
-			err := t.row(`SELECT enabled FROM channels WHERE id = ?`, r.id).Scan(&enabled)
+			err := x.row(`SELECT enabled FROM channels WHERE id = ?`, r.id).Scan(&enabled)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				p.unreachable = append(p.unreachable, "channel "+r.name+": deleted")
@@ -875,7 +863,7 @@ func (t *txn) resolvePage(targets []targetRow, now time.Time) (*pageResolution, 
 				p.paged = append(p.paged, "channel "+r.name)
 			}
 		case firebreak.TargetSchedule:
-			sc, err := t.loadSchedule(r.id, false)
+			sc, err := x.loadSchedule(r.id, false)
 			if firebreak.ErrorCode(err) == firebreak.ENotFound {
 				p.unreachable = append(p.unreachable, "schedule "+r.name+": deleted")
 				continue
@@ -894,7 +882,7 @@ func (t *txn) resolvePage(targets []targetRow, now time.Time) (*pageResolution, 
 				continue
 			}
 			for _, u := range users {
-				if err := t.pageUser(p, u, "on call on "+sc.Name); err != nil {
+				if err := x.pageUser(p, u, "on call on "+sc.Name); err != nil {
 					return nil, err
 				}
 			}
@@ -958,7 +946,7 @@ func (t *txn) fireStep(inc *firebreak.Incident, run runRow, now time.Time) error
 		if run.round >= p.Repeat {
 			text := fmt.Sprintf("Escalation exhausted (policy %s): %s was not acknowledged after %d round(s) of %d "+
 				"step(s)", p.Name, inc.Ref(), run.round+1, len(p.steps))
-			return t.endRun(run, firebreak.EventEscalationExhausted, text, "", "exhausted", now)
+			return t.endRun(run, p.Name, firebreak.EventEscalationExhausted, text, "", "exhausted", now)
 		}
 		run.round, run.step = run.round+1, 0
 	}

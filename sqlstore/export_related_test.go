@@ -7,3 +7,19 @@ func SetSearchTopKMin(n int) (restore func()) {
 	searchTopKMin = n
 	return func() { searchTopKMin = old }
 }
+
+// SetSearchWindowMin sets the least number of recent matching pieces a SQLite search scores (searchWindow) and
+// returns a function that restores it.
+func SetSearchWindowMin(n int) (restore func()) {
+	old := searchWindowMin
+	searchWindowMin = n
+	return func() { searchWindowMin = old }
+}
+
+// SetSearchExcludeOnce sets the most pieces with an excluded word for which a SQLite search finds the excluded
+// documents once (searchExcludeOnce) and returns a function that restores it.
+func SetSearchExcludeOnce(n int) (restore func()) {
+	old := searchExcludeOnce
+	searchExcludeOnce = n
+	return func() { searchExcludeOnce = old }
+}

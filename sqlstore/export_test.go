@@ -133,3 +133,23 @@ func IngestAssumingNew(ctx context.Context, s *Store, integrationID string, even
 	}
 	return res.alerts(), nil
 }
+
+// HoldMainPool takes every connection of the main PostgreSQL pool (requests' pool) and returns a function that
+// gives them back.
+func HoldMainPool(ctx context.Context, s *Store) (release func(), err error) {
+	var conns []*sql.Conn
+	release = func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for range s.db.Stats().MaxOpenConnections {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+	return release, nil
+}

@@ -161,23 +161,6 @@ type recipient struct {
 	channels []string
 }
 
-func (x q) ids(query string, args ...any) ([]string, error) {
-	rows, err := x.query(query, args...)
-	if err != nil {
-		return nil, wrap(err, "list recipients")
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap(err, "list recipients")
-		}
-		out = append(out, id)
-	}
-	return out, wrap(rows.Err(), "list recipients")
-}
-
 // userByName finds a user by username (case-insensitive): ok false when there is none.
 func (x q) userByName(name string) (id, username string, ok bool, err error) {
 	name = strings.ToLower(strings.TrimSpace(name))
@@ -193,7 +176,7 @@ func (x q) userByName(name string) (id, username string, ok bool, err error) {
 
 // teamChannelIDs lists a team's enabled announcement channels.
 func (x q) teamChannelIDs(teamID string) ([]string, error) {
-	return x.ids(`SELECT tc.channel_id FROM team_channels tc JOIN channels c ON c.id = tc.channel_id
+	return x.column("list recipients", `SELECT tc.channel_id FROM team_channels tc JOIN channels c ON c.id = tc.channel_id
 		WHERE tc.team_id = ? AND c.enabled = ? ORDER BY c.name, c.id`, teamID, true)
 }
 

@@ -201,3 +201,23 @@ func (t *txn) idemRecord(i *idem, kind, id string, now time.Time) error {
 	}
 	return errors.New("sqlstore: idempotency key conflict without a stored key")
 }
+
+// column runs query and returns its one string column, row by row (NULLs are skipped); errors name what.
+func (x q) column(what, query string, args ...any) ([]string, error) {
+	rows, err := x.query(query, args...)
+	if err != nil {
+		return nil, wrap(err, what)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v sql.NullString
+		if err := rows.Scan(&v); err != nil {
+			return nil, wrap(err, what)
+		}
+		if v.Valid {
+			out = append(out, v.String)
+		}
+	}
+	return out, wrap(rows.Err(), what)
+}

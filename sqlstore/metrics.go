@@ -1,11 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	firebreak "github.com/firebreak/firebreak"
@@ -13,118 +12,221 @@ import (
 
 var _ firebreak.MetricsService = (*Store)(nil)
 
-// metricsWindowIDs selects the incidents whose life may overlap [from, to): they started before to, and ended at or
+// metricsWindow selects the incidents whose life may overlap [from, to): they started before to, and ended at or
 // after from or have not ended (unresolved, not cancelled). Start and end are the expressions of the indexes
-// incidents_metrics_start and incidents_metrics_end (migration 00017), and the three disjoint parts each read
-// one index range, so that a window reads the incidents near it rather than every incident ever declared:
+// incidents_metrics_start (start, end) and incidents_metrics_end (end, start) (migration 00018), and the three
+// disjoint parts each read one index range, testing both ends in the index and reading the table only for the
+// incidents they return, so that a window reads the incidents near it rather than every incident ever declared:
 //
 //	started in the window                          (start index)
-//	started before it, ended in or after it        (end index; the start test is written so as not to use its index)
-//	started before it, ended before it, unresolved (the partial index of unresolved incidents)
+//	started before it, ended in or after it        (end index)
+//	started before it, ended before it, unresolved (the partial index of unresolved, uncancelled incidents)
 //
-// Arguments: from, to, from, from, from, from, from.
-const metricsWindowIDs = `SELECT id FROM incidents
-	WHERE COALESCE(impact_started_at, detected_at, declared_at, created_at) >= ?
-	AND COALESCE(impact_started_at, detected_at, declared_at, created_at) < ?
-	AND (COALESCE(resolved_at, closed_at, mitigated_at, updated_at) >= ?
-		OR (resolved_at IS NULL AND closed_at IS NULL AND status <> 'cancelled'))
-	UNION ALL SELECT id FROM incidents
-	WHERE COALESCE(resolved_at, closed_at, mitigated_at, updated_at) >= ?
-	AND COALESCE(impact_started_at, detected_at, declared_at, created_at, NULL) < ?
-	UNION ALL SELECT id FROM incidents
-	WHERE resolved_at IS NULL AND closed_at IS NULL AND status <> 'cancelled'
-	AND COALESCE(mitigated_at, updated_at) < ?
-	AND COALESCE(impact_started_at, detected_at, declared_at, created_at, NULL) < ?`
-
-// IncidentsForMetrics returns the incidents whose life may overlap [from, to), with their services and the
-// services' owner teams, in number order (see firebreak.MetricsService).
-func (s *Store) IncidentsForMetrics(ctx context.Context, from, to time.Time) ([]firebreak.MetricsIncident, error) {
-	if !from.Before(to) {
-		var v firebreak.Validation
-		v.Add("to", "must be after from")
-		return nil, v.Err()
+// The first part may start later than the window (IncidentsForDashboard reads the months before from their
+// copies). cols are the columns each part returns; on SQLite each part names its index (its planner, without
+// histograms, cannot tell that "started before the window" is nearly every incident). Arguments: the first
+// part's start (from), to, from, from, from, from, from.
+func (d *dialect) metricsWindow(cols string) string {
+	by := func(index string) string {
+		if d.name == dialectSQLite {
+			return " INDEXED BY " + index
+		}
+		return ""
 	}
-	d := s.d
-	rows, err := s.read(ctx).query(`SELECT i.id, i.number, i.title, i.severity, i.status, i.impact_started_at,
-		i.detected_at, i.declared_at, i.acknowledged_at, i.mitigated_at, i.resolved_at, i.closed_at, i.created_at,
-		x.service_slug, sv.owner_team, pm.published_at, x.position
-		FROM (`+strings.ReplaceAll(metricsWindowIDs, "SELECT id", "SELECT "+d.rowKey()+" AS id")+`) w
-		JOIN incidents i ON i.`+d.rowKey()+` = w.id
-		LEFT JOIN incident_services x ON x.incident_id = i.id
-		LEFT JOIN services sv ON sv.slug = x.service_slug
-		LEFT JOIN postmortems pm ON pm.incident_id = i.id`, d.ts(from), d.ts(to), d.ts(from), d.ts(from), d.ts(from),
-		d.ts(from), d.ts(from))
+	return `SELECT ` + cols + ` FROM incidents` + by("incidents_metrics_start") + `
+	WHERE ` + metricsStart + ` >= ? AND ` + metricsStart + ` < ?
+	AND (` + metricsEnd + ` >= ? OR (resolved_at IS NULL AND closed_at IS NULL AND status <> 'cancelled'))
+	UNION ALL SELECT ` + cols + ` FROM incidents` + by("incidents_metrics_end") + `
+	WHERE ` + metricsEnd + ` >= ? AND ` + metricsStart + ` < ?
+	UNION ALL SELECT ` + cols + ` FROM incidents` + by("incidents_unresolved") + `
+	WHERE resolved_at IS NULL AND closed_at IS NULL AND status <> 'cancelled'
+	AND COALESCE(mitigated_at, updated_at) < ? AND ` + metricsStart + ` < ?`
+}
+
+// metricsCols are the columns of incidents the metrics read, the title only if asked for; readMetrics reads
+// them, then the service, the post-mortem's published_at and the service's position.
+func metricsCols(title bool) string {
+	cols := `id, number, severity, status, impact_started_at, detected_at, declared_at, acknowledged_at,
+		mitigated_at, resolved_at, closed_at, created_at, updated_at`
+	if title {
+		cols += `, title`
+	}
+	return cols
+}
+
+// metricsJoins adds to incidents i (metricsCols) their services and post-mortems, looked up incident by incident:
+// PostgreSQL's planner, which cannot tell how many incidents a window holds, would otherwise hash every row of
+// incident_services (a million or more) for a few thousand incidents (0.5 s instead of 60 ms); OFFSET 0 keeps it
+// from turning the lookups back into that join. SQLite has no LATERAL, and needs none.
+func (d *dialect) metricsJoins() string {
+	if d.name == dialectPostgres {
+		return ` i LEFT JOIN LATERAL (SELECT service_slug, position FROM incident_services
+			WHERE incident_id = i.id OFFSET 0) x ON true
+		LEFT JOIN LATERAL (SELECT published_at FROM postmortems WHERE incident_id = i.id OFFSET 0) pm ON true`
+	}
+	return ` i LEFT JOIN incident_services x ON x.incident_id = i.id
+	LEFT JOIN postmortems pm ON pm.incident_id = i.id`
+}
+
+// metricsIncident is an incident as the metrics read it, with what orders and filters it.
+type metricsIncident struct {
+	firebreak.MetricsIncident
+	number    int64
+	updatedAt time.Time
+}
+
+// end is the incident's end as the window reads it (metricsEnd).
+func (m *metricsIncident) end() time.Time {
+	ms := &m.Milestones
+	for _, t := range []*time.Time{ms.ResolvedAt, ms.ClosedAt, ms.MitigatedAt} {
+		if t != nil {
+			return *t
+		}
+	}
+	return m.updatedAt
+}
+
+// readMetrics runs a query of `SELECT i.<metricsCols(title)>, x.service_slug, pm.published_at, x.position FROM
+// (…)` + metricsJoins() and gathers each incident's rows, its services in position order; Teams is left nil.
+func (s *Store) readMetrics(ctx context.Context, title bool, query string, args ...any) ([]metricsIncident, error) {
+	rows, err := s.read(ctx).query(query, args...)
 	if err != nil {
 		return nil, wrap(err, "metrics incidents")
 	}
 	defer rows.Close()
 	// Rows come unsorted (sorting tens of thousands of wide rows cost more in SQL than in Go): an incident's rows
-	// are gathered by id, its services put in position order, and the incidents sorted by number at the end.
+	// are gathered by id (on SQLite they come one after the other); its services are sorted by position after.
 	type svc struct {
-		pos        int64
-		slug, team string
+		k    int // the incident
+		pos  int64
+		slug string
 	}
-	var out []firebreak.MetricsIncident
-	var numbers []int64
-	var svcs [][]svc
+	var blocks [][]metricsIncident // filled in blocks: growing one slice of these structs cost more than reading
+	block := make([]metricsIncident, 0, 1024)
+	n := 0
+	var svcs []svc
 	at := map[string]int{}
+	last, lastID := -1, "" // the incident of the previous row
+	var inc metricsIncident
+	var slug sql.NullString
+	var pos sql.NullInt64
+	m := &inc.Milestones
+	dest := []any{&inc.ID, &inc.number, &inc.Severity, &inc.Status, ntsCol(&m.ImpactStartedAt),
+		ntsCol(&m.DetectedAt), ntsCol(&m.DeclaredAt), ntsCol(&m.AcknowledgedAt), ntsCol(&m.MitigatedAt),
+		ntsCol(&m.ResolvedAt), ntsCol(&m.ClosedAt), tsCol(&inc.CreatedAt), tsCol(&inc.updatedAt)}
+	if title {
+		dest = append(dest, &inc.Title)
+	}
+	dest = append(dest, &slug, ntsCol(&inc.PostmortemPublishedAt), &pos)
 	for rows.Next() {
-		var inc firebreak.MetricsIncident
-		var number int64
-		var slug, team sql.NullString
-		var pos sql.NullInt64
-		m := &inc.Milestones
-		if err := rows.Scan(&inc.ID, &number, &inc.Title, &inc.Severity, &inc.Status, ntsCol(&m.ImpactStartedAt),
-			ntsCol(&m.DetectedAt), ntsCol(&m.DeclaredAt), ntsCol(&m.AcknowledgedAt), ntsCol(&m.MitigatedAt),
-			ntsCol(&m.ResolvedAt), ntsCol(&m.ClosedAt), tsCol(&inc.CreatedAt), &slug, &team,
-			ntsCol(&inc.PostmortemPublishedAt), &pos); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, wrap(err, "metrics incidents")
 		}
-		k, seen := at[inc.ID]
-		if !seen {
-			inc.Reference = firebreak.IncidentRef(number)
-			k = len(out)
-			at[inc.ID] = k
-			out = append(out, inc)
-			numbers = append(numbers, number)
-			svcs = append(svcs, nil)
+		k := last
+		if k < 0 || inc.ID != lastID {
+			var seen bool
+			if k, seen = at[inc.ID]; !seen {
+				inc.Reference = firebreak.IncidentRef(inc.number)
+				if len(block) == cap(block) {
+					blocks = append(blocks, block)
+					block = make([]metricsIncident, 0, 4096)
+				}
+				block = append(block, inc)
+				k = n
+				n++
+				at[inc.ID] = k
+			}
+			last, lastID = k, inc.ID
 		}
 		if slug.Valid {
-			svcs[k] = append(svcs[k], svc{pos.Int64, slug.String, team.String})
+			svcs = append(svcs, svc{k, pos.Int64, slug.String})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err, "metrics incidents")
 	}
-	for k := range out {
-		inc := &out[k]
-		inc.Services, inc.Teams = []string{}, []string{}
-		slices.SortFunc(svcs[k], func(a, b svc) int { return int(a.pos - b.pos) })
-		for _, x := range svcs[k] {
-			inc.Services = append(inc.Services, x.slug)
-			if x.team != "" && !slices.Contains(inc.Teams, x.team) {
-				inc.Teams = append(inc.Teams, x.team)
-			}
+	out := make([]metricsIncident, 0, n)
+	for _, b := range append(blocks, block) {
+		out = append(out, b...)
+	}
+	slices.SortFunc(svcs, func(a, b svc) int {
+		if a.k != b.k {
+			return a.k - b.k
 		}
+		return int(a.pos - b.pos)
+	})
+	names := make([]string, len(svcs)) // one array for every incident's services
+	for i, x := range svcs {
+		names[i] = x.slug
 	}
-	if out == nil {
-		out = []firebreak.MetricsIncident{}
+	for i := range out {
+		out[i].Services = noStrings
 	}
-	sort.Sort(byNumber{out, numbers})
+	for i := 0; i < len(svcs); {
+		j := i
+		for j < len(svcs) && svcs[j].k == svcs[i].k {
+			j++
+		}
+		out[svcs[i].k].Services = names[i:j:j]
+		i = j
+	}
 	return out, nil
 }
 
-// byNumber sorts incidents by their numbers (a parallel slice).
-type byNumber struct {
-	incs []firebreak.MetricsIncident
-	nums []int64
+// withTeams sets each incident's Teams (the owner teams of its services, distinct, in service order) from one
+// read of the services (few) rather than a join on every row, and returns the incidents in number order.
+func (s *Store) withTeams(ctx context.Context, incs []metricsIncident) ([]firebreak.MetricsIncident, error) {
+	teams := map[string]string{}
+	rows, err := s.read(ctx).query(`SELECT slug, owner_team FROM services WHERE owner_team <> ''`)
+	if err != nil {
+		return nil, wrap(err, "metrics incidents")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var slug, team string
+		if err := rows.Scan(&slug, &team); err != nil {
+			return nil, wrap(err, "metrics incidents")
+		}
+		teams[slug] = team
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "metrics incidents")
+	}
+	// In number order: the numbers are sorted with the incidents' places, and each incident copied once (sorting
+	// the wide structs themselves moved them around many times).
+	order := make([][2]int64, len(incs))
+	for i := range incs {
+		order[i] = [2]int64{incs[i].number, int64(i)}
+	}
+	slices.SortFunc(order, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	out := make([]firebreak.MetricsIncident, len(incs))
+	for i, o := range order {
+		out[i] = incs[o[1]].MetricsIncident
+		inc := &out[i]
+		inc.Teams = noStrings
+		for _, slug := range inc.Services {
+			if team := teams[slug]; team != "" && !slices.Contains(inc.Teams, team) {
+				inc.Teams = append(inc.Teams, team)
+			}
+		}
+	}
+	return out, nil
 }
 
-func (b byNumber) Len() int           { return len(b.incs) }
-func (b byNumber) Less(i, j int) bool { return b.nums[i] < b.nums[j] }
-func (b byNumber) Swap(i, j int) {
-	b.incs[i], b.incs[j] = b.incs[j], b.incs[i]
-	b.nums[i], b.nums[j] = b.nums[j], b.nums[i]
+// IncidentsForMetrics returns the incidents whose life may overlap [from, to), with their services and the
+// services' owner teams, in number order (see firebreak.MetricsService).
+func (s *Store) IncidentsForMetrics(ctx context.Context, from, to time.Time) ([]firebreak.MetricsIncident, error) {
+	if !from.Before(to) {
+		return nil, invalid("to", "must be after from")
+	}
+	d := s.d
+	incs, err := s.readMetrics(ctx, true, `SELECT i.*, x.service_slug, pm.published_at, x.position
+		FROM (`+d.metricsWindow(metricsCols(true))+`)`+d.metricsJoins(), d.ts(from), d.ts(to), d.ts(from), d.ts(from),
+		d.ts(from), d.ts(from), d.ts(from))
+	if err != nil {
+		return nil, err
+	}
+	return s.withTeams(ctx, incs)
 }
 
 // OverdueActionItems counts open and in-progress action items due before asOf's UTC date, by priority (every

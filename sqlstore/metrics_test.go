@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak"
+	"github.com/firebreak/firebreak/analysis"
 	"github.com/firebreak/firebreak/sqlstore"
 )
 
@@ -106,6 +107,51 @@ func TestOverdueActionItems(t *testing.T) {
 			if got[p] != n {
 				t.Errorf("%s: %d overdue, want %d (all: %v)", p, got[p], n, got)
 			}
+		}
+	})
+}
+
+// TestIncidentsForMetricsWindows: for windows of every length across nine months of incidents (backdated,
+// cancelled, open, resolved, some corrected), the window's three index ranges return exactly the incidents a
+// scan of every incident selects by the rule: started before the window's end, and ended at or after its start
+// (the end being the first of resolved_at, closed_at, mitigated_at, updated_at) or still unresolved and not
+// cancelled.
+func TestIncidentsForMetricsWindows(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		ctx := context.Background()
+		incs := seedMonths(t, s, c)
+		// Open incidents that were last touched long ago, and one mitigated but never resolved.
+		must(s.ChangeStatus(alice, incs[13].Reference, firebreak.StatusMitigating, "", 0))
+		now := c.Now()
+		var all []*firebreak.Incident
+		for _, inc := range incs {
+			all = append(all, must(s.GetIncident(ctx, inc.Reference)))
+		}
+		for i, from := 0, t0.AddDate(0, 0, -10); from.Before(now.AddDate(0, 0, 10)); i++ {
+			to := from.Add(time.Duration(1+i%7*i%11) * 31 * time.Hour)
+			var want []string
+			for _, inc := range all {
+				m := inc.Milestones
+				start := analysis.StartOf(&firebreak.MetricsIncident{Milestones: m, CreatedAt: inc.CreatedAt})
+				end := inc.UpdatedAt
+				for _, e := range []*time.Time{m.MitigatedAt, m.ClosedAt, m.ResolvedAt} {
+					if e != nil {
+						end = *e
+					}
+				}
+				unresolved := m.ResolvedAt == nil && m.ClosedAt == nil && inc.Status != firebreak.StatusCancelled
+				if start.Before(to) && (!end.Before(from) || unresolved) {
+					want = append(want, inc.Reference)
+				}
+			}
+			var got []string
+			for _, inc := range must(s.IncidentsForMetrics(ctx, from, to)) {
+				got = append(got, inc.Reference)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("[%s, %s): %v, want %v", from.Format(time.RFC3339), to.Format(time.RFC3339), got, want)
+			}
+			from = from.Add(53 * time.Hour)
 		}
 	})
 }

@@ -7,24 +7,20 @@ import (
 	firebreak "github.com/firebreak/firebreak"
 )
 
-// rowKey is the cheapest key of an incidents row to join on: SQLite's rowid (one B-tree descent instead of two
-// through the id index), PostgreSQL's id.
-func (d *dialect) rowKey() string {
-	if d.name == dialectSQLite {
-		return "rowid"
-	}
-	return "id"
-}
-
-// metricsStart is the incident's start as the metrics define it (the expression of incidents_metrics_start).
-const metricsStart = `COALESCE(impact_started_at, detected_at, declared_at, created_at)`
+// metricsStart is the incident's start as the metrics define it (the first expression of
+// incidents_metrics_start); metricsEnd is its end as the window reads it (the first of incidents_metrics_end).
+const (
+	metricsStart = `COALESCE(impact_started_at, detected_at, declared_at, created_at)`
+	metricsEnd   = `COALESCE(resolved_at, closed_at, mitigated_at, updated_at)`
+)
 
 // IncidentStartsForMetrics returns, for the time to resolve only, the incidents that started in [from, to), in
 // start order: each with its ID, reference, severity, status, resolved_at, and its start (the first set of
 // impact_started_at, detected_at, declared_at, created_at) as ImpactStartedAt; the other milestones, services
-// and teams are left empty. Reading six columns through the start index, it serves the dashboard's twelve-month
-// trend without reading every incident in full (analysis.Build with group_by=month gives the same time to
-// resolve, counts and open counts as with IncidentsForMetrics; its other metrics are not meaningful).
+// and teams are left empty. Reading six columns through the start index, it serves the time to resolve of a
+// month (MonthlyResolveTimes, the dashboard's current month) without reading every incident in full
+// (analysis.ResolveTimes, and Build's counts, open counts and time to resolve, are the same as with
+// IncidentsForMetrics; its other metrics are not meaningful).
 func (s *Store) IncidentStartsForMetrics(ctx context.Context, from, to time.Time) ([]firebreak.MetricsIncident, error) {
 	if !from.Before(to) {
 		return nil, invalid("to", "must be after from")

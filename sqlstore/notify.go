@@ -118,7 +118,7 @@ func (s *Store) notifyLoop(ctx context.Context) {
 			return
 		}
 		for attempt := 0; attempt < 3; attempt++ {
-			_, err := s.db.ExecContext(ctx, notifySQL, ids)
+			_, err := s.pgPool(Reserved(ctx)).ExecContext(ctx, notifySQL, ids) // waking replicas is paging work
 			if err == nil || ctx.Err() != nil {
 				return
 			}

@@ -296,21 +296,8 @@ func (s *Store) DeleteChannel(ctx context.Context, ref string) error {
 
 // userChannelIDs lists the enabled contact methods (personal channels) of a user, by user ID, oldest first.
 func (x q) userChannelIDs(userID string) ([]string, error) {
-	rows, err := x.query(`SELECT id FROM channels WHERE user_id = ? AND enabled = ? ORDER BY created_at, id`,
-		userID, true)
-	if err != nil {
-		return nil, wrap(err, "list contact methods")
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap(err, "list contact methods")
-		}
-		ids = append(ids, id)
-	}
-	return ids, wrap(rows.Err(), "list contact methods")
+	return x.column("list contact methods", `SELECT id FROM channels WHERE user_id = ? AND enabled = ?
+		ORDER BY created_at, id`, userID, true)
 }
 
 // setServiceChannels replaces a service's announcement channels (given by id or name).

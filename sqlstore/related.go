@@ -103,26 +103,6 @@ func splitCategories(s string) []string {
 	return out
 }
 
-// scanStrings reads one string column of every row (NULLs are skipped).
-func scanStrings(rows *sql.Rows, err error) ([]string, error) {
-	const what = "related incidents"
-	if err != nil {
-		return nil, wrap(err, what)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v sql.NullString
-		if err := rows.Scan(&v); err != nil {
-			return nil, wrap(err, what)
-		}
-		if v.Valid {
-			out = append(out, v.String)
-		}
-	}
-	return out, wrap(rows.Err(), what)
-}
-
 // relatedSubjectOf loads the incident with ID id and its keywords, services, categories and alerts.
 func (x q) relatedSubjectOf(id string) (*relatedSubject, error) {
 	const what = "related incidents"
@@ -141,11 +121,11 @@ func (x q) relatedSubjectOf(id string) (*relatedSubject, error) {
 		sub.declared = *declared
 	}
 	var err error
-	if sub.services, err = scanStrings(x.query(`SELECT service_slug FROM incident_services WHERE incident_id = ?
-		ORDER BY position`, id)); err != nil {
+	if sub.services, err = x.column("related incidents", `SELECT service_slug FROM incident_services WHERE incident_id = ?
+		ORDER BY position`, id); err != nil {
 		return nil, err
 	}
-	cats, err := scanStrings(x.query(`SELECT categories FROM postmortems WHERE incident_id = ?`, id))
+	cats, err := x.column("related incidents", `SELECT categories FROM postmortems WHERE incident_id = ?`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -174,26 +154,13 @@ func (x q) relatedSubjectOf(id string) (*relatedSubject, error) {
 	}
 	sub.keywords = analysis.Keywords(analysis.MaxKeywords, texts...)
 	// Its alerts: those attached now, and those attached once (they may have moved on to a later incident).
-	rows, err = x.query(`SELECT id, dedup_key FROM alerts WHERE incident_id = ? ORDER BY first_seen_at, id LIMIT ?`,
-		id, relatedMaxAlerts)
-	if err != nil {
-		return nil, wrap(err, what)
-	}
-	for rows.Next() {
-		var aid, key string
-		if err := rows.Scan(&aid, &key); err != nil {
-			rows.Close()
-			return nil, wrap(err, what)
-		}
-		sub.alerts[aid] = key
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap(err, what)
+	if err := x.alertKeys(sub.alerts, `SELECT id, dedup_key FROM alerts WHERE incident_id = ?
+		ORDER BY first_seen_at, id LIMIT ?`, id, relatedMaxAlerts); err != nil {
+		return nil, err
 	}
 	if len(sub.alerts) < relatedMaxAlerts {
-		once, err := scanStrings(x.query(`SELECT DISTINCT `+x.s.d.alertIDExpr()+` FROM timeline_events
-			WHERE incident_id = ? AND kind = 'alert_attached' LIMIT ?`, id, relatedMaxAlerts))
+		once, err := x.column("related incidents", `SELECT DISTINCT `+x.s.d.alertIDExpr()+` FROM timeline_events
+			WHERE incident_id = ? AND kind = 'alert_attached' LIMIT ?`, id, relatedMaxAlerts)
 		if err != nil {
 			return nil, err
 		}
@@ -205,32 +172,38 @@ func (x q) relatedSubjectOf(id string) (*relatedSubject, error) {
 		}
 		if len(missing) > 0 {
 			in, args := paddedIn(missing)
-			rows, err := x.query(`SELECT id, dedup_key FROM alerts WHERE id IN (`+in+`)`, args...)
-			if err != nil {
-				return nil, wrap(err, what)
-			}
-			for rows.Next() {
-				var aid, key string
-				if err := rows.Scan(&aid, &key); err != nil {
-					rows.Close()
-					return nil, wrap(err, what)
-				}
-				sub.alerts[aid] = key
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, wrap(err, what)
+			if err := x.alertKeys(sub.alerts, `SELECT id, dedup_key FROM alerts WHERE id IN (`+in+`)`,
+				args...); err != nil {
+				return nil, err
 			}
 		}
 	}
 	return sub, nil
 }
 
+// alertKeys adds the (alert id, dedup key) rows of query to into.
+func (x q) alertKeys(into map[string]string, query string, args ...any) error {
+	rows, err := x.query(query, args...)
+	if err != nil {
+		return wrap(err, "related incidents")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var aid, key string
+		if err := rows.Scan(&aid, &key); err != nil {
+			return wrap(err, "related incidents")
+		}
+		into[aid] = key
+	}
+	return wrap(rows.Err(), "related incidents")
+}
+
 // The text signal comes from two full-text queries whose cost is bounded whatever the size of the knowledge base
 // (an OR query over an incident's words would rank every document sharing any common word):
 //
-//   - the title query: documents whose title (an incident's or its post-mortem's) has all of the subject's title
-//     words, the relatedTitleRows most recent of them;
+//   - the title query: incidents whose title has all of the subject's title words, the relatedTitleRows most
+//     recent of them, over an index of incident titles alone (migration 00019: over the search index the words'
+//     occurrences in every body and context made it cost tens of milliseconds);
 //   - the rare-words query: documents with any of the subject's keywords that occur in at most relatedRareDocs
 //     documents (checked per word with a query that stops counting there), so few rows match by construction.
 //
@@ -263,12 +236,12 @@ func (x q) rareKeywords(words []string) ([]string, error) {
 	query := `SELECT COUNT(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)`
 	if x.s.d.name == dialectPostgres {
 		var err error
-		if words, err = scanStrings(x.query(`SELECT kw FROM unnest(?::text[]) WITH ORDINALITY AS k(kw, n)
+		if words, err = x.column("related incidents", `SELECT kw FROM unnest(?::text[]) WITH ORDINALITY AS k(kw, n)
 			WHERE NOT EXISTS (SELECT 1 FROM pg_stats s,
 				unnest(s.most_common_elems::text::text[]) AS e(elem),
 				unnest(tsvector_to_array(to_tsvector('english'::regconfig, k.kw))) AS l(lexeme)
 				WHERE s.schemaname = current_schema() AND s.tablename = 'search_docs_tsv' AND e.elem = l.lexeme)
-			ORDER BY n`, words)); err != nil {
+			ORDER BY n`, words); err != nil {
 			return nil, err
 		}
 		// MATERIALIZED plans the match on its own (the GIN index) and stops reading rows at the LIMIT; without
@@ -294,19 +267,67 @@ func (x q) rareKeywords(words []string) ([]string, error) {
 	return out, nil
 }
 
-// textQuery runs one of the two text queries (title: the AND of words over titles, most recent documents first;
-// otherwise the OR of words over titles and bodies) and returns the best score per incident, the subject's
-// included (scored alone if the query's limit left it out).
-func (x q) textQuery(sub *relatedSubject, words []string, title bool) (map[string]float64, error) {
+// pgTitleVector must stay identical to the expression of the incidents_title_tsv index.
+const pgTitleVector = `to_tsvector('english'::regconfig, i.title)`
+
+// titleQuery runs the title query: the incidents whose title has every word, the most recent first, scored by
+// their titles alone; the subject included (scored alone if the query's limit left it out).
+func (x q) titleQuery(sub *relatedSubject, words []string) (map[string]float64, error) {
+	var query, self string
+	arg := ftsWords(words, "AND")
+	if x.s.d.name == dialectPostgres {
+		arg = strings.Join(words, " & ")
+		query = `SELECT i.id, ts_rank(` + pgTitleVector + `, q.q) AS score
+			FROM (SELECT to_tsquery('english'::regconfig, ?) AS q) q, incidents i
+			WHERE ` + pgTitleVector + ` @@ q.q ORDER BY i.number DESC LIMIT ?`
+		self = `SELECT ts_rank(` + pgTitleVector + `, q.q) FROM (SELECT to_tsquery('english'::regconfig, ?) AS q) q,
+			incidents i WHERE i.number = ? AND ` + pgTitleVector + ` @@ q.q`
+	} else {
+		// bm25 is lower for better matches.
+		query = `SELECT i.id, m.score FROM (SELECT rowid AS n, -bm25(incident_titles_fts) AS score
+				FROM incident_titles_fts WHERE incident_titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?) m
+			JOIN incidents i ON i.number = m.n`
+		self = `SELECT -bm25(incident_titles_fts) FROM incident_titles_fts
+			WHERE incident_titles_fts MATCH ? AND rowid = ?`
+	}
+	rows, err := x.query(query, arg, relatedTitleRows)
+	if err != nil {
+		return nil, wrap(err, "related incidents: title")
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var id string
+		var score float64
+		if err := rows.Scan(&id, &score); err != nil {
+			return nil, wrap(err, "related incidents: title")
+		}
+		out[id] = score
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "related incidents: title")
+	}
+	if _, ok := out[sub.id]; !ok {
+		var v sql.NullFloat64
+		if err := x.row(self, arg, sub.number).Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, wrap(err, "related incidents: title")
+		}
+		if v.Valid {
+			out[sub.id] = v.Float64
+		}
+	}
+	return out, nil
+}
+
+// textQuery runs the rare-words query (the OR of words over titles and bodies) and returns the best score per
+// incident, the subject's included (scored alone if the query's limit left it out).
+func (x q) textQuery(sub *relatedSubject, words []string) (map[string]float64, error) {
 	const parts = `d.part IN ('incident', 'postmortem', 'section')`
 	var query, self string
 	var arg any
 	limit := relatedTextCandidates
 	if x.s.d.name == dialectPostgres {
 		op, inner := " | ", ``
-		if title {
-			op, inner = " & ", ` ORDER BY d.id DESC LIMIT `+strconv.Itoa(relatedTitleRows)
-		}
 		arg = strings.Join(words, op)
 		// The matching rows first (GIN index), then ts_rank on them only (it recomputes the vector).
 		query = `SELECT m.incident_id, MAX(ts_rank(` + pgSearchVector + `, q.q)) AS best
@@ -323,10 +344,6 @@ func (x q) textQuery(sub *relatedSubject, words []string, title bool) (map[strin
 		// an FTS5 auxiliary function cannot run.
 		inner := ` LIMIT -1`
 		arg = `{title body} : (` + ftsWords(words, "OR") + `)`
-		if title {
-			inner = ` ORDER BY rowid DESC LIMIT ` + strconv.Itoa(relatedTitleRows)
-			arg = `{title} : (` + ftsWords(words, "AND") + `)`
-		}
 		query = `SELECT d.incident_id, MAX(m.score) AS best FROM (
 			SELECT rowid AS id, -bm25(search_fts, 10.0, 2.0, 0.0) AS score FROM search_fts
 			WHERE search_fts MATCH ?` + inner + `) m JOIN search_docs d ON d.id = m.id WHERE ` + parts + `
@@ -384,7 +401,7 @@ func (x q) relatedTextScores(sub *relatedSubject) (map[string]float64, error) {
 		}
 	}
 	if words := analysis.Keywords(relatedTitleWords, sub.title); len(words) > 0 {
-		scores, err := x.textQuery(sub, words, true)
+		scores, err := x.titleQuery(sub, words)
 		if err != nil {
 			return nil, err
 		}
@@ -395,7 +412,7 @@ func (x q) relatedTextScores(sub *relatedSubject) (map[string]float64, error) {
 		return nil, err
 	}
 	if len(rare) > 0 {
-		scores, err := x.textQuery(sub, rare, false)
+		scores, err := x.textQuery(sub, rare)
 		if err != nil {
 			return nil, err
 		}
@@ -449,8 +466,8 @@ func (x q) relatedCandidates(sub *relatedSubject) ([]relatedCandidate, error) {
 	}
 	// The most recent incidents of its services (IDs are UUIDv7: their order is creation order).
 	for _, svc := range sub.services[:min(len(sub.services), relatedMaxServices)] {
-		recent, err := scanStrings(x.query(`SELECT incident_id FROM incident_services WHERE service_slug = ?
-			AND incident_id <> ? ORDER BY incident_id DESC LIMIT ?`, svc, sub.id, relatedRecentPerSvc))
+		recent, err := x.column("related incidents", `SELECT incident_id FROM incident_services WHERE service_slug = ?
+			AND incident_id <> ? ORDER BY incident_id DESC LIMIT ?`, svc, sub.id, relatedRecentPerSvc)
 		if err != nil {
 			return nil, err
 		}
@@ -731,8 +748,8 @@ func (s *Store) ClaimRecurrenceChecks(ctx context.Context, now time.Time, lease 
 	[]string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	r := s.read(ctx)
-	due, err := scanStrings(r.query(`SELECT incident_id FROM recurrence_checks WHERE due_at <= ?
-		ORDER BY due_at, incident_id LIMIT ?`, s.d.ts(now), limit))
+	due, err := r.column("related incidents", `SELECT incident_id FROM recurrence_checks WHERE due_at <= ?
+		ORDER BY due_at, incident_id LIMIT ?`, s.d.ts(now), limit)
 	if err != nil || len(due) == 0 {
 		return nil, err
 	}
@@ -780,13 +797,13 @@ func (x q) recurrenceCandidates(id string) (bool, error) {
 		}
 		return false, wrap(err, "recurrence candidates")
 	}
-	alerts, err := scanStrings(x.query(`SELECT id FROM alerts WHERE incident_id = ? LIMIT ?`, id, relatedMaxAlerts))
+	alerts, err := x.column("related incidents", `SELECT id FROM alerts WHERE incident_id = ? LIMIT ?`, id, relatedMaxAlerts)
 	if err != nil {
 		return false, err
 	}
 	if len(alerts) < relatedMaxAlerts {
-		once, err := scanStrings(x.query(`SELECT DISTINCT `+x.s.d.alertIDExpr()+` FROM timeline_events
-			WHERE incident_id = ? AND kind = 'alert_attached' LIMIT ?`, id, relatedMaxAlerts))
+		once, err := x.column("related incidents", `SELECT DISTINCT `+x.s.d.alertIDExpr()+` FROM timeline_events
+			WHERE incident_id = ? AND kind = 'alert_attached' LIMIT ?`, id, relatedMaxAlerts)
 		if err != nil {
 			return false, err
 		}

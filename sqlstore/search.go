@@ -40,6 +40,12 @@ func ftsMatch(terms []firebreak.SearchTerm) (pos, neg string, ok bool) {
 		s := `"` + strings.ReplaceAll(strings.Join(t.Words, " "), `"`, `""`) + `"`
 		if t.Prefix {
 			s += "*"
+			// The porter stemmer also stems the prefix itself, and turns a final y into i ("deploy" becomes
+			// "deploi"), so "deploy*" would miss "deployment" (indexed as "deploy"). Also match the prefix without
+			// its y when three letters remain (shorter, it would match too much: "pay*" misses "payments").
+			if last := t.Words[len(t.Words)-1]; len(t.Words) == 1 && len(last) >= 4 && strings.HasSuffix(last, "y") {
+				s = "(" + s + ` OR "` + strings.TrimSuffix(last, "y") + `"*)`
+			}
 		}
 		if t.Negate {
 			ns = append(ns, s)
@@ -50,7 +56,7 @@ func ftsMatch(terms []firebreak.SearchTerm) (pos, neg string, ok bool) {
 	if len(ps) == 0 {
 		return "", "", false
 	}
-	return strings.Join(ps, " "), strings.Join(ns, " OR "), true
+	return strings.Join(ps, " AND "), strings.Join(ns, " OR "), true
 }
 
 // pgTSQuery renders terms as tsquery expressions with their arguments, like ftsMatch: phraseto_tsquery for words
@@ -135,7 +141,9 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 
 	var match, from, score, exclude string
 	var args, excludeArgs []any
-	topKArg := -1 // SQLite: the index in args of the number of pieces ranked (searchTopK)
+	// SQLite: the indexes in args of the number of recent pieces scored (searchWindow) and of the best of them
+	// joined (searchTopK).
+	windowArg, topKArg := -1, -1
 	if s.d.name == dialectPostgres {
 		pos, pargs, neg, nargs, ok := pgTSQuery(terms)
 		if !ok {
@@ -156,19 +164,36 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		if !ok {
 			return empty, nil
 		}
-		// bm25 is lower for better matches; weights: title 10, body 2, context 0.5. The pieces are ranked inside
-		// the FTS5 query, and only the best of them are joined and grouped (searchTopK).
-		from = `(SELECT rowid AS rid, -bm25(search_fts, 10.0, 2.0, 0.5) AS score FROM search_fts
-			WHERE search_fts MATCH ? ORDER BY score DESC LIMIT ?) f
+		// bm25 is lower for better matches; weights: title 10, body 2, context 0.5. FTS5 computes it for every
+		// row it returns (about 2 µs a row in pure-Go SQLite), so only the most recent matching pieces are scored
+		// (searchWindow), and only the best of them are joined and grouped (searchTopK).
+		from = `(SELECT rid, score FROM (SELECT rowid AS rid, -bm25(search_fts, 10.0, 2.0, 0.5) AS score
+				FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+			ORDER BY score DESC LIMIT ?) f
 			JOIN search_docs d ON d.id = f.rid LEFT JOIN incidents i ON i.id = d.incident_id`
 		match = `1 = 1`
 		score = `f.score`
 		args = append(args, pos)
+		windowArg = len(args)
+		args = append(args, searchWindow(offset, limit))
 		topKArg = len(args)
 		args = append(args, searchTopK(offset, limit))
 		if neg != "" {
-			exclude = `NOT EXISTS (SELECT 1 FROM search_fts xf JOIN search_docs d ON d.id = xf.rowid
-				WHERE xf.search_fts MATCH ? AND d.kind = b.kind AND d.doc_id = b.doc_id)`
+			// An FTS5 query per candidate document costs about 100 µs just to start, so when the excluded words
+			// are rare the documents that have them are found once; when they are common, per document.
+			var n int
+			if err := s.read(ctx).row(`SELECT COUNT(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ?
+				LIMIT ?)`, neg, searchExcludeOnce+1).Scan(&n); err != nil {
+				return nil, wrap(err, "search")
+			}
+			// CROSS JOIN keeps SQLite on the document's own pieces (a rowid lookup in the index each) rather than
+			// walking every piece with the word for each document.
+			exclude = `NOT EXISTS (SELECT 1 FROM search_docs d CROSS JOIN search_fts xf ON xf.rowid = d.id
+				WHERE d.kind = b.kind AND d.doc_id = b.doc_id AND xf.search_fts MATCH ?)`
+			if n <= searchExcludeOnce {
+				exclude = `(b.kind, b.doc_id) NOT IN (SELECT d.kind, d.doc_id FROM search_fts xf
+					JOIN search_docs d ON d.id = xf.rowid WHERE xf.search_fts MATCH ?)`
+			}
 			excludeArgs = []any{neg}
 		}
 	}
@@ -252,11 +277,18 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		if err := rows.Err(); err != nil {
 			return nil, wrap(err, "search")
 		}
-		// The best pieces gave more than a page: exact (searchTopK). Otherwise rank every match once more.
-		if topKArg < 0 || len(found) > limit || args[topKArg] == -1 {
+		// The best pieces gave more than a page: exact within the window (searchTopK). Otherwise join every piece of
+		// the window, and when that is still not more than a page, score every match.
+		if topKArg < 0 || len(found) > limit {
 			break
 		}
-		args[topKArg] = -1 // SQLite: no limit
+		if args[topKArg] != -1 {
+			args[topKArg] = -1 // SQLite: no limit
+		} else if args[windowArg] != -1 {
+			args[windowArg] = -1
+		} else {
+			break
+		}
 	}
 	page := &firebreak.Page[firebreak.SearchHit]{Items: []firebreak.SearchHit{}}
 	if len(found) > limit {
@@ -315,7 +347,19 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 // piece ranked below them, so below each document found. When they do not, Search ranks every match again.
 func searchTopK(offset, limit int) int { return max(searchTopKMin, (offset+limit+1)*10) }
 
-var searchTopKMin = 2000 // tests lower it
+var searchTopKMin = 200 // tests lower it
+
+// searchWindow is how many of the most recent matching pieces a SQLite search scores (by rowid: pieces are
+// numbered as they are written). A narrow query has fewer matches and is ranked exactly; a broad one (a word in
+// tens of thousands of pieces) is ranked among its most recent matches, and a later page widens the window. When
+// the window yields no more than a page (filters that exclude most of it), Search scores every match.
+func searchWindow(offset, limit int) int { return searchWindowMin * (1 + (offset+limit)/100) }
+
+var searchWindowMin = 3000 // tests lower it
+
+// searchExcludeOnce is the most pieces with an excluded word for which a SQLite search finds the documents that
+// have them once, rather than checking each candidate document (tests lower it).
+var searchExcludeOnce = 2000
 
 // searchSnippets computes the snippet of each found row, with the highlight markers.
 func (s *Store) searchSnippets(ctx context.Context, terms []firebreak.SearchTerm, found []searchRow) (
@@ -335,10 +379,7 @@ func (s *Store) searchSnippets(ctx context.Context, terms []firebreak.SearchTerm
 					WHEN d.title <> '' THEN d.title ELSE d.context END, '<', ?), q.q, ?)
 			FROM (SELECT `+expr+` AS q) q, search_docs d WHERE d.id IN (`+placeholders(len(ids))+`)`, args...)
 	} else {
-		m, _, _ := ftsMatch(terms)
-		args := append([]any{firebreak.HighlightStart, firebreak.HighlightEnd, m}, ids...)
-		rows, err = s.read(ctx).query(`SELECT rowid, snippet(search_fts, -1, ?, ?, '…', 24) FROM search_fts
-			WHERE search_fts MATCH ? AND rowid IN (`+placeholders(len(ids))+`)`, args...)
+		return s.sqliteSnippets(ctx, terms, ids)
 	}
 	if err != nil {
 		return nil, wrap(err, "search snippets")
@@ -357,6 +398,73 @@ func (s *Store) searchSnippets(ctx context.Context, terms []firebreak.SearchTerm
 		out[id] = snip
 	}
 	return out, wrap(rows.Err(), "search snippets")
+}
+
+// sqliteSnippets computes the snippets of the search_docs rows ids. FTS5's snippet() needs the row in a MATCH
+// query, and finding one row of the large index by rowid seeks every term's posting list anew (about 120 µs per
+// term and row in pure-Go SQLite: a third of a broad query's time). So the rows' text is copied into a scratch
+// FTS5 table of the same columns and tokenizer in an in-memory database, matched and snipped there, and rolled
+// back. A snippet depends only on its row's text and the query, so it is the same as over the large index.
+func (s *Store) sqliteSnippets(ctx context.Context, terms []firebreak.SearchTerm, ids []any) (map[int64]string, error) {
+	type piece struct {
+		id                   int64
+		title, body, context string
+	}
+	var pieces []piece
+	rows, err := s.read(ctx).query(`SELECT id, title, body, context FROM search_docs WHERE id IN (`+
+		placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, wrap(err, "search snippets")
+	}
+	for rows.Next() {
+		var p piece
+		if err := rows.Scan(&p.id, &p.title, &p.body, &p.context); err != nil {
+			rows.Close()
+			return nil, wrap(err, "search snippets")
+		}
+		pieces = append(pieces, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "search snippets")
+	}
+	conn, err := s.snip.Conn(ctx)
+	if err != nil {
+		return nil, wrap(err, "search snippets")
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `CREATE VIRTUAL TABLE IF NOT EXISTS snip USING fts5(title, body, context,
+		tokenize = 'porter unicode61 remove_diacritics 2')`); err != nil { // as search_fts (migration 00008)
+		return nil, wrap(err, "search snippets")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, wrap(err, "search snippets")
+	}
+	defer tx.Rollback() //nolint:errcheck // nothing is kept
+	for _, p := range pieces {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO snip (rowid, title, body, context) VALUES (?, ?, ?, ?)`,
+			p.id, p.title, p.body, p.context); err != nil {
+			return nil, wrap(err, "search snippets")
+		}
+	}
+	m, _, _ := ftsMatch(terms)
+	srows, err := tx.QueryContext(ctx, `SELECT rowid, snippet(snip, -1, ?, ?, '…', 24) FROM snip WHERE snip MATCH ?`,
+		firebreak.HighlightStart, firebreak.HighlightEnd, m)
+	if err != nil {
+		return nil, wrap(err, "search snippets")
+	}
+	defer srows.Close()
+	out := make(map[int64]string, len(pieces))
+	for srows.Next() {
+		var id int64
+		var snip string
+		if err := srows.Scan(&id, &snip); err != nil {
+			return nil, wrap(err, "search snippets")
+		}
+		out[id] = snip
+	}
+	return out, wrap(srows.Err(), "search snippets")
 }
 
 // searchIncidents loads the incidents of the found rows (with their services).

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,14 @@ func TestSearchKBRankingAndParts(t *testing.T) {
 		}
 		if got := kbSearch(t, s, firebreak.SearchQuery{Q: "exhaust*"}); len(got) != 2 {
 			t.Errorf("prefix = %v", hitRefs(got))
+		}
+		// A prefix finds longer words even where the stemmer changes the prefix itself ("deploy" stems to
+		// "deploi", but "deployment" to "deploy").
+		pay := declare(t, s, "Payments deployment failed", firebreak.SEV3)
+		for _, q := range []string{"deploy*", "payment*", "Payments deploy*", "fail*", "deployment*"} {
+			if got := hitRefs(kbSearch(t, s, firebreak.SearchQuery{Q: q})); !slices.Contains(got, pay.Reference) {
+				t.Errorf("prefix %q = %v, want %s among them", q, got, pay.Reference)
+			}
 		}
 		_ = ctx
 	})

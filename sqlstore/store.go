@@ -67,6 +67,8 @@ type Store struct {
 	goose  *goose.Provider // migration status, on rdb
 	writer *writer         // SQLite only
 	rstmts *stmtCache      // SQLite only: prepared statements of the read pool
+	snip   *sql.DB         // SQLite only: in-memory databases for search snippets (searchSnippets)
+	bg     *sql.DB         // PostgreSQL only: the pool reserved for Reserved work (paging)
 	hub    hub
 	tokens tokenCache
 	// integrations caches AuthenticateIntegration (alerts.go).
@@ -184,6 +186,10 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
 	configurePool(s.rdb, s.d, max(4, 2*runtime.GOMAXPROCS(0)))
+	if s.snip, err = sql.Open("sqlite", "file::memory:"); err != nil { // each connection its own database
+		return fmt.Errorf("sqlstore: %w", err)
+	}
+	configurePool(s.snip, s.d, 2)
 	return s.initGoose(s.rdb)
 }
 
@@ -197,6 +203,10 @@ func (s *Store) openPostgres(ctx context.Context, url string) error {
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlstore: connect to postgres: %w", err)
 	}
+	if s.bg, err = sql.Open("pgx", url); err != nil {
+		return fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	configurePool(s.bg, s.d, ReservedConns)
 	if err := s.migrate(ctx, db); err != nil {
 		return err
 	}
@@ -272,6 +282,12 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	if s.bg != nil {
+		errs = append(errs, s.bg.Close())
+	}
+	if s.snip != nil {
+		errs = append(errs, s.snip.Close())
+	}
 	if s.rdb != nil && s.rdb != s.db {
 		errs = append(errs, s.rdb.Close())
 	}
@@ -356,8 +372,36 @@ func (x q) row(query string, args ...any) *sql.Row {
 	return x.db.QueryRowContext(x.ctx, query, args...)
 }
 
-// read returns a querier on the read pool.
-func (s *Store) read(ctx context.Context) q { return q{s: s, ctx: ctx, db: s.rdb, stmts: s.rstmts} }
+// read returns a querier on the read pool (PostgreSQL: on the reserved pool for Reserved work).
+func (s *Store) read(ctx context.Context) q {
+	if s.bg != nil && isReserved(ctx) {
+		return q{s: s, ctx: ctx, db: s.bg}
+	}
+	return q{s: s, ctx: ctx, db: s.rdb, stmts: s.rstmts}
+}
+
+// ReservedConns is the size of the PostgreSQL pool reserved for paging work (Reserved).
+const ReservedConns = 4
+
+type reservedKey struct{}
+
+// Reserved marks ctx as work that must not wait behind requests: sending notifications, escalating, waking other
+// replicas. On PostgreSQL it runs on a pool of its own (ReservedConns connections), so that an alert storm whose
+// requests hold every connection of the main pool cannot starve paging; on SQLite reads have their own pool and
+// the writer serves everyone in turn, so it changes nothing there.
+func Reserved(ctx context.Context) context.Context {
+	return context.WithValue(ctx, reservedKey{}, true)
+}
+
+func isReserved(ctx context.Context) bool { return ctx.Value(reservedKey{}) != nil }
+
+// pgPool is the PostgreSQL pool for ctx's work.
+func (s *Store) pgPool(ctx context.Context) *sql.DB {
+	if s.bg != nil && isReserved(ctx) {
+		return s.bg
+	}
+	return s.db
+}
 
 // txn is one write function's view of its transaction.
 type txn struct {
@@ -442,7 +486,7 @@ func (s *Store) writeMerged(ctx context.Context, key string, data any, fn func(t
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(t *txn) error) (after []func(), err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.pgPool(ctx).BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: begin: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 
 // teamChannelNames lists a team's channels by name.
 func (x q) teamChannelNames(teamID string) ([]string, error) {
-	out, err := x.ids(`SELECT c.name FROM team_channels tc JOIN channels c ON c.id = tc.channel_id
+	out, err := x.column("team channels", `SELECT c.name FROM team_channels tc JOIN channels c ON c.id = tc.channel_id
 		WHERE tc.team_id = ? ORDER BY c.name`, teamID)
 	if out == nil {
 		out = []string{}
@@ -37,7 +37,7 @@ func (t *txn) setTeamChannels(teamID string, refs []string) (changed bool, err e
 			ids = append(ids, id)
 		}
 	}
-	before, err := t.ids(`SELECT channel_id FROM team_channels WHERE team_id = ?`, teamID)
+	before, err := t.column("team channels", `SELECT channel_id FROM team_channels WHERE team_id = ?`, teamID)
 	if err != nil {
 		return false, err
 	}

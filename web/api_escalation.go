@@ -11,6 +11,9 @@ import (
 // gets one with PATCH /services/{slug} {"escalation_policy": "name"}.
 
 func (s *Server) routesEscalationAPI() {
+	if _, ok := s.escalationStatus(); ok {
+		s.api("GET /incidents/{id}/escalation", firebreak.RoleViewer, s.getIncidentEscalation)
+	}
 	if s.escalations() == nil {
 		return
 	}
@@ -26,6 +29,24 @@ func (s *Server) routesEscalationAPI() {
 func (s *Server) escalations() firebreak.EscalationService {
 	e, _ := s.cfg.Catalog.(firebreak.EscalationService)
 	return e
+}
+
+// escalationStatus reads where incidents' escalations stand, when the incident service can.
+func (s *Server) escalationStatus() (firebreak.EscalationStatusService, bool) {
+	e, ok := s.cfg.Incidents.(firebreak.EscalationStatusService)
+	return e, ok
+}
+
+// getIncidentEscalation answers where an incident's escalation stands: the step that paged last and whom, the
+// next one and when, or how the paging ended (acknowledged by whom).
+func (s *Server) getIncidentEscalation(w http.ResponseWriter, r *http.Request) {
+	es, _ := s.escalationStatus()
+	e, err := es.IncidentEscalation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
 }
 
 func escalationPolicyPath(id string) string {

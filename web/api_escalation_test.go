@@ -164,7 +164,10 @@ func TestOpenAPIEscalationSchemas(t *testing.T) {
 	d := loadOpenAPI(t)
 	for name, typ := range map[string]any{"EscalationPolicy": firebreak.EscalationPolicy{},
 		"EscalationPolicyInput": firebreak.EscalationPolicyInput{}, "EscalationPolicyPatch": firebreak.EscalationPolicyPatch{},
-		"EscalationStep": firebreak.EscalationStep{}, "EscalationTarget": firebreak.EscalationTarget{}} {
+		"EscalationStep": firebreak.EscalationStep{}, "EscalationTarget": firebreak.EscalationTarget{},
+		"IncidentEscalation": firebreak.IncidentEscalation{}, "RunningEscalation": firebreak.RunningEscalation{},
+		"EscalationStepState": firebreak.EscalationStepState{}, "EscalationTargetState": firebreak.EscalationTargetState{},
+		"EscalationEnd": firebreak.EscalationEnd{}, "CriterionStatus": firebreak.CriterionStatus{}} {
 		props, _ := d.Components.Schemas[name]["properties"].(map[string]any)
 		var got []string
 		for k := range props {
@@ -175,4 +178,55 @@ func TestOpenAPIEscalationSchemas(t *testing.T) {
 			t.Errorf("schema %s has properties %v; the Go type has %v", name, got, want)
 		}
 	}
+}
+
+// GET /incidents/{id}/escalation says which step paged, which pages next and when, and, after the
+// acknowledgement, who stopped the paging; the client and the JSON agree.
+func TestIncidentEscalationAPI(t *testing.T) {
+	forEachAPI(t, func(t *testing.T, e *apiEnv) {
+		escalationEnv(t, e)
+		ctx := context.Background()
+		if _, err := e.admin.CreateEscalationPolicy(ctx, firebreak.EscalationPolicyInput{Name: "checkout",
+			Steps: []firebreak.EscalationStep{
+				{Delay: firebreak.Duration(5 * time.Minute), Targets: []firebreak.EscalationTarget{{Type: "user", Ref: "bob"}}},
+				{Delay: firebreak.Duration(10 * time.Minute), Targets: []firebreak.EscalationTarget{{Type: "schedule", Ref: "primary"}}},
+			}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.UpdateService(ctx, "api", firebreak.ServicePatch{EscalationPolicy: new("checkout")}, 0); err != nil {
+			t.Fatal(err)
+		}
+		inc := e.declare("Checkout down", firebreak.SEV1, "api")
+		r := e.asViewer("GET", "/api/v1/incidents/"+inc.Reference+"/escalation", "")
+		if r.status != 200 {
+			t.Fatalf("get: %d %s", r.status, r.body)
+		}
+		for _, want := range []string{`"state":"running"`, `"policies":["checkout"]`, `"paged":["bob"]`,
+			`"on_call":["bob"]`, `"delay":"10m0s"`, `"ended":[]`} {
+			if !strings.Contains(string(r.body), want) {
+				t.Errorf("the answer lacks %s: %s", want, r.body)
+			}
+		}
+		st, err := e.viewer.IncidentEscalation(ctx, inc.Reference)
+		if err != nil || st.State != firebreak.EscalationRunning || len(st.Running) != 1 {
+			t.Fatalf("client: %+v %v", st, err)
+		}
+		run := st.Running[0]
+		if run.Current == nil || run.Current.Step != 1 || run.Next == nil || run.Next.Step != 2 ||
+			run.Next.TargetsText() != "schedule primary (on call: bob)" || run.NextAt.Sub(*run.Current.PagedAt) != 5*time.Minute {
+			t.Fatalf("running %+v current %+v next %+v", run, run.Current, run.Next)
+		}
+		if _, err := e.responder.AcknowledgeIncident(ctx, inc.Reference, 0); err != nil {
+			t.Fatal(err)
+		}
+		st, err = e.viewer.IncidentEscalation(ctx, inc.Reference)
+		if err != nil || st.State != firebreak.EscalationStopped || len(st.Running) != 0 || len(st.Ended) != 1 ||
+			st.Ended[0].By != e.responderU || st.AcknowledgedAt == nil {
+			t.Fatalf("after ack: %+v %v", st, err)
+		}
+		e.asViewer("GET", "/api/v1/incidents/INC-404/escalation", "").problem(t, 404)
+		if r := e.do("GET", "/api/v1/incidents/"+inc.Reference+"/escalation", "", ""); r.status != 401 {
+			t.Fatalf("anonymous: %d", r.status)
+		}
+	})
 }

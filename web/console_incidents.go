@@ -262,6 +262,9 @@ type incidentView struct {
 	// Changes holds the changes proposed during the incident and the runbooks of its services (console_changes.go;
 	// nil when neither is available).
 	Changes *incidentChanges
+	// Escalation is where the incident's paging stands (console_incident_escalation.go; nil when unavailable or
+	// nothing to show).
+	Escalation *escalationPanel
 }
 
 // Val returns the kept input of field when the form that failed is form.
@@ -405,6 +408,9 @@ func (c *console) loadIncident(ctx context.Context, ref string, v viewer, withTi
 		}
 	}
 	if iv.Changes, err = c.changesOf(ctx, inc, v); err != nil {
+		return nil, err
+	}
+	if iv.Escalation, err = c.escalationPanelOf(ctx, inc, iv.Now); err != nil {
 		return nil, err
 	}
 	if v.CanAct() {

@@ -402,7 +402,7 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, v viewer) {
 		c.errorPage(w, r, v, err)
 		return
 	}
-	incs, rep, weeks, months := dr.incs, dr.rep, dr.weeks, dr.months
+	incs, items, rep, weeks, months := dr.incs, dr.items, dr.rep, dr.weeks, dr.months
 
 	p := dashboardPage{GroupBy: groupBy, From: from, To: now, Excluded: rep.Excluded, Metrics: []string{
 		"Time to detect", "Time to acknowledge", "Time to mitigate", "Time to resolve"}}
@@ -421,11 +421,6 @@ func (c *console) dashboard(w http.ResponseWriter, r *http.Request, v viewer) {
 	p.Trend = trendChart(months)
 	p.Weekly = weeklyChart(weeks)
 	p.Hist = histChart(rep.Total.TTR)
-	items, err := c.s.metricsSource().ActionItemsForMetrics(r.Context(), now)
-	if err != nil {
-		c.errorPage(w, r, v, err)
-		return
-	}
 	ft := analysis.FollowThroughOf(incs, items, firebreak.MetricsQuery{From: from, To: now}, now,
 		c.s.followThroughPolicy().PostmortemDueBusinessDays)
 	p.Follow = &dashFollow{FollowThrough: ft, PostmortemRate: dashRate(ft.Postmortems.Rate),

@@ -70,6 +70,23 @@ func TestEscalationCommands(t *testing.T) {
 	contains(t, out, "Service payments pages with escalation policy payments")
 	out = s.ok(t, "escalation-policy", "show", "payments")
 	contains(t, out, "services: payments")
+
+	// "incident show" says where the paging stands: the step that paged, the next one and when; then who stopped it.
+	s.ok(t, "incident", "declare", "--title", "Card payments failing", "--severity", "SEV3", "--service", "payments")
+	out = s.ok(t, "incident", "show", "INC-1")
+	contains(t, out, "Escalation: running", "Policy payments, started",
+		"Paged:  step 1 of 2 (round 1 of 2) paged alice at",
+		"Next:   step 2 of 2 (round 1 of 2) pages user alice and user carol at", "(in 4m) unless acknowledged",
+		"unreachable then: carol: no contact method")
+	var view incidentView
+	s.jsonOut(t, &view, "incident", "show", "INC-1")
+	if e := view.Escalation; e == nil || e.State != firebreak.EscalationRunning || len(e.Running) != 1 ||
+		e.Running[0].Next == nil || e.Running[0].Next.Step != 2 {
+		t.Fatalf("JSON escalation %+v", e)
+	}
+	s.ok(t, "incident", "ack", "INC-1")
+	out = s.ok(t, "incident", "show", "INC-1")
+	contains(t, out, "Escalation: stopped", "Policy payments: stopped at", "(acknowledged by admin)")
 	if _, err := s.cli(t, "escalation-policy", "rm", "payments"); err == nil {
 		t.Fatal("a policy in use was deleted")
 	}

@@ -175,6 +175,8 @@ type incidentView struct {
 	Events      int                       `json:"timeline_total"`
 	Updates     []firebreak.StatusUpdate  `json:"updates"`
 	ActionItems []firebreak.ActionItem    `json:"action_items"`
+	// Escalation is where the incident's paging stands (absent from a server that cannot say).
+	Escalation *firebreak.IncidentEscalation `json:"escalation,omitempty"`
 }
 
 // allTimeline reads every event of an incident's timeline.
@@ -220,6 +222,10 @@ func newIncidentShowCmd(f *apiFlags) *cobra.Command {
 			if v.ActionItems, err = c.ListActionItems(ctx, inc.ID); err != nil {
 				return apiError(err)
 			}
+			if v.Escalation, err = c.IncidentEscalation(ctx, inc.ID); err != nil &&
+				firebreak.ErrorCode(err) != firebreak.ENotFound { // an older server has no such route
+				return apiError(err)
+			}
 			if f.json {
 				return printJSON(cmd.OutOrStdout(), v)
 			}
@@ -262,6 +268,10 @@ func printIncidentCard(w io.Writer, v incidentView) {
 	}
 	_ = t.flush()
 
+	if v.Escalation != nil {
+		printEscalation(w, v.Escalation)
+	}
+
 	if len(v.Timeline) < v.Events {
 		fmt.Fprintf(w, "\nTimeline (last %d of %d; all: firebreak incident timeline %s)\n", len(v.Timeline), v.Events,
 			inc.Reference)
@@ -293,6 +303,64 @@ func printIncidentCard(w io.Writer, v incidentView) {
 				truncate(title, 90))
 		}
 		_ = t.flush()
+	}
+}
+
+// printEscalation says where the incident's paging stands: each running policy's last step and whom it paged,
+// its next step, whom and when; or how the paging ended.
+func printEscalation(w io.Writer, e *firebreak.IncidentEscalation) {
+	step := func(s *firebreak.EscalationStepState, r firebreak.RunningEscalation) string {
+		out := fmt.Sprintf("step %d of %d", s.Step, r.Steps)
+		if r.Rounds > 1 {
+			out += fmt.Sprintf(" (round %d of %d)", s.Round, r.Rounds)
+		}
+		return out
+	}
+	fmt.Fprintf(w, "\nEscalation: %s\n", e.State)
+	for _, r := range e.Running {
+		fmt.Fprintf(w, "  Policy %s, started %s\n", r.Policy, fmtTime(r.StartedAt))
+		if cur := r.Current; cur != nil {
+			who := strings.Join(cur.Paged, ", ")
+			if who == "" {
+				who = "nobody"
+			}
+			fmt.Fprintf(w, "  Paged:  %s paged %s at %s\n", step(cur, r), who, fmtTimePtr(cur.PagedAt))
+			if len(cur.Unreachable) > 0 {
+				fmt.Fprintf(w, "          unreachable: %s\n", strings.Join(cur.Unreachable, "; "))
+			}
+		}
+		in := "due now"
+		if d := r.NextAt.Sub(e.AsOf); d > 0 {
+			in = "in " + fmtDuration(d)
+		}
+		if next := r.Next; next != nil {
+			fmt.Fprintf(w, "  Next:   %s pages %s at %s (%s) unless acknowledged\n", step(next, r),
+				next.TargetsText(), fmtTime(r.NextAt), in)
+			if len(next.Unreachable) > 0 {
+				fmt.Fprintf(w, "          unreachable then: %s\n", strings.Join(next.Unreachable, "; "))
+			}
+		} else {
+			fmt.Fprintf(w, "  Next:   the escalation is exhausted at %s (%s) unless acknowledged\n", fmtTime(r.NextAt), in)
+		}
+	}
+	if len(e.Running) == 0 {
+		for _, end := range e.Ended {
+			fmt.Fprintf(w, "  Policy %s: %s at %s (%s)\n", end.Policy, end.State, fmtTime(end.At), end.Reason)
+		}
+		if len(e.Ended) == 0 {
+			if len(e.Policies) == 0 {
+				fmt.Fprintln(w, "  No escalation policy: none of the affected services has one.")
+			} else {
+				fmt.Fprintf(w, "  Policy %s has not paged this incident.\n", strings.Join(e.Policies, ", "))
+			}
+		}
+	}
+	for _, c := range e.Criteria {
+		if c.DueAt != nil {
+			fmt.Fprintf(w, "  Criterion %s at %s: %s\n", c.Criterion, fmtTimePtr(c.DueAt), c.Description)
+		} else if c.FiredAt != nil {
+			fmt.Fprintf(w, "  Criterion %s fired at %s\n", c.Criterion, fmtTimePtr(c.FiredAt))
+		}
 	}
 }
 

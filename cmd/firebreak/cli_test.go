@@ -610,6 +610,38 @@ func TestServeDemo(t *testing.T) {
 		users := s.ok(t, "admin", "user", "list")
 		matches(t, users, `(?m)^victor +Victor Lindqvist +victor@example.com +viewer `)
 		contains(t, users, "alice")
+		// The alert storm's incident is being paged by its service's escalation policy.
+		contains(t, s.ok(t, "incident", "show", "INC-10"), "Escalation: running", "Policy Tier 1: page now",
+			"Next:   step ")
+		// Its pages go to the demo's example.com addresses: without SMTP settings each fails for good at its
+		// first attempt and is dead-lettered, never retried.
+		var pages []firebreak.Notification
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var ns []firebreak.Notification
+			s.jsonOut(t, &ns, "channel", "notifications", "--incident", "INC-10")
+			pages = pages[:0]
+			dead := 0
+			for _, n := range ns {
+				if n.Kind == "page" {
+					pages = append(pages, n)
+					if n.Status == firebreak.NotificationDead {
+						dead++
+					}
+				}
+			}
+			if len(pages) > 0 && dead == len(pages) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("demo pages not dead-lettered: %+v", pages)
+			}
+		}
+		for _, n := range pages {
+			if n.Attempts != 1 || !strings.Contains(n.LastError, "no SMTP host configured") ||
+				!strings.HasSuffix(n.Channel, " email") {
+				t.Errorf("demo page %+v", n)
+			}
+		}
 	}
 	serveOnce()
 	serveOnce() // the second start finds the data and adds nothing

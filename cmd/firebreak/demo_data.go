@@ -23,7 +23,8 @@ func init() {
 		}
 		if err := demo.Load(ctx, demo.Target{Incidents: a.Store, Catalog: a.Store, Users: a.Store,
 			Alerts: a.Store, Changes: a.Store, Status: a.Store, Postmortems: a.Store, Pin: a.Clock.Pin, Unpin: a.Clock.Unpin,
-			Runbooks: a.Store, ChangeControl: a.Store, Now: time.Now()}); err != nil {
+			Runbooks: a.Store, ChangeControl: a.Store, Contacts: a.Store, Schedules: a.Store, Escalation: a.Store,
+			Now: time.Now()}); err != nil {
 			return err
 		}
 		names := make([]string, len(demo.Users))

@@ -69,6 +69,17 @@
       var from = new Date(els[i].getAttribute("data-elapsed-from"));
       if (!isNaN(from)) els[i].textContent = fmtElapsed(Date.now() - from.getTime());
     }
+    tickCountdowns();
+  }
+  // Countdowns to a due time (the next escalation step): "in 3m", then "due now".
+  function tickCountdowns() {
+    var els = document.querySelectorAll("[data-countdown-to]");
+    for (var i = 0; i < els.length; i++) {
+      var to = new Date(els[i].getAttribute("data-countdown-to"));
+      if (isNaN(to)) continue;
+      var left = to.getTime() - Date.now();
+      els[i].textContent = left > 0 ? "in " + fmtElapsed(left) : "due now";
+    }
   }
 
   // ---- forms ----
@@ -292,4 +303,5 @@
   localizeTimes(document);
   tickElapsed();
   setInterval(tickElapsed, 30000);
+  setInterval(tickCountdowns, 5000);
 })();
