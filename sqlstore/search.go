@@ -141,19 +141,28 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 
 	var match, from, score, exclude string
 	var args, excludeArgs []any
-	// SQLite: the indexes in args of the number of recent pieces scored (searchWindow) and of the best of them
-	// joined (searchTopK).
+	// The indexes in args of the number of recent pieces scored (searchWindow) and (SQLite) of the best of them
+	// joined (searchTopK); noLimit is the dialect's "no limit" for them.
 	windowArg, topKArg := -1, -1
+	var noLimit any = -1
 	if s.d.name == dialectPostgres {
 		pos, pargs, neg, nargs, ok := pgTSQuery(terms)
 		if !ok {
 			return empty, nil
 		}
-		// ts_rank's default weights: A 1.0 (title), B 0.4 (body), D 0.1 (context).
-		from = `(SELECT ` + pos + ` AS q) q, search_docs d LEFT JOIN incidents i ON i.id = d.incident_id`
-		match = pgSearchVector + ` @@ q.q`
+		// ts_rank's default weights: A 1.0 (title), B 0.4 (body), D 0.1 (context). ts_rank recomputes each row's
+		// vector (the GIN index is on an expression), so only the most recent matching pieces are scored
+		// (searchWindow, as on SQLite): the matches are found through the index and ordered by id first.
+		noLimit = nil // LIMIT NULL
+		from = `(SELECT ` + pos + ` AS q) q, (SELECT d.id FROM (SELECT ` + pos + ` AS q) q, search_docs d
+				WHERE ` + pgSearchVector + ` @@ q.q ORDER BY d.id DESC LIMIT ?) w
+			JOIN search_docs d ON d.id = w.id LEFT JOIN incidents i ON i.id = d.incident_id`
+		match = `1 = 1`
 		score = `ts_rank(` + pgSearchVector + `, q.q)`
 		args = append(args, pargs...)
+		args = append(args, pargs...)
+		windowArg = len(args)
+		args = append(args, searchWindow(offset, limit))
 		if len(nargs) > 0 {
 			exclude = `NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.kind = b.kind AND d.doc_id = b.doc_id AND ` +
 				pgSearchVector + ` @@ ` + neg + `)`
@@ -279,13 +288,13 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		}
 		// The best pieces gave more than a page: exact within the window (searchTopK). Otherwise join every piece of
 		// the window, and when that is still not more than a page, score every match.
-		if topKArg < 0 || len(found) > limit {
+		if len(found) > limit {
 			break
 		}
-		if args[topKArg] != -1 {
+		if topKArg >= 0 && args[topKArg] != -1 {
 			args[topKArg] = -1 // SQLite: no limit
-		} else if args[windowArg] != -1 {
-			args[windowArg] = -1
+		} else if windowArg >= 0 && args[windowArg] != noLimit {
+			args[windowArg] = noLimit
 		} else {
 			break
 		}

@@ -69,11 +69,14 @@ func TestSearchTopKIsExact(t *testing.T) {
 	}
 }
 
-// TestSearchWindow: a broad SQLite query is ranked among its most recent matching pieces (searchWindow). An old
+// TestSearchWindow: a broad query is ranked among its most recent matching pieces (searchWindow). An old
 // document that matches best is then not on the first page, yet a date filter that asks for its period finds it
 // (the window yields too little and every match is ranked), and so does a window larger than the matches.
 func TestSearchWindow(t *testing.T) {
-	s := sqltest.Open(t, "sqlite")
+	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) { testSearchWindow(t, s) })
+}
+
+func testSearchWindow(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()
 	service(t, s, "db", "data")
 	old := declare(t, s, "Replica replica replica lag", firebreak.SEV2, "db")
