@@ -290,9 +290,17 @@ func (x q) titleQuery(sub *relatedSubject, words []string) (map[string]float64, 
 		self = `SELECT -bm25(incident_titles_fts) FROM incident_titles_fts
 			WHERE incident_titles_fts MATCH ? AND rowid = ?`
 	}
-	rows, err := x.query(query, arg, relatedTitleRows)
+	return x.scores("related incidents: title", sub.id, query, []any{arg, relatedTitleRows}, self,
+		[]any{arg, sub.number})
+}
+
+// scores runs a text query returning (incident id, score) rows and, when they leave out the subject, self (one
+// score, or no row) for it.
+func (x q) scores(what, subjectID, query string, args []any, self string, selfArgs []any) (map[string]float64,
+	error) {
+	rows, err := x.query(query, args...)
 	if err != nil {
-		return nil, wrap(err, "related incidents: title")
+		return nil, wrap(err, what)
 	}
 	defer rows.Close()
 	out := map[string]float64{}
@@ -300,20 +308,20 @@ func (x q) titleQuery(sub *relatedSubject, words []string) (map[string]float64, 
 		var id string
 		var score float64
 		if err := rows.Scan(&id, &score); err != nil {
-			return nil, wrap(err, "related incidents: title")
+			return nil, wrap(err, what)
 		}
 		out[id] = score
 	}
 	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "related incidents: title")
+		return nil, wrap(err, what)
 	}
-	if _, ok := out[sub.id]; !ok {
+	if _, ok := out[subjectID]; !ok {
 		var v sql.NullFloat64
-		if err := x.row(self, arg, sub.number).Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, wrap(err, "related incidents: title")
+		if err := x.row(self, selfArgs...).Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, wrap(err, what)
 		}
 		if v.Valid {
-			out[sub.id] = v.Float64
+			out[subjectID] = v.Float64
 		}
 	}
 	return out, nil
@@ -356,33 +364,7 @@ func (x q) textQuery(sub *relatedSubject, words []string) (map[string]float64, e
 	if x.s.d.name == dialectPostgres {
 		args = []any{arg, arg, limit}
 	}
-	rows, err := x.query(query, args...)
-	if err != nil {
-		return nil, wrap(err, "related incidents: text")
-	}
-	defer rows.Close()
-	out := map[string]float64{}
-	for rows.Next() {
-		var id string
-		var score float64
-		if err := rows.Scan(&id, &score); err != nil {
-			return nil, wrap(err, "related incidents: text")
-		}
-		out[id] = score
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap(err, "related incidents: text")
-	}
-	if _, ok := out[sub.id]; !ok {
-		var v sql.NullFloat64
-		if err := x.row(self, arg, sub.id).Scan(&v); err != nil {
-			return nil, wrap(err, "related incidents: text")
-		}
-		if v.Valid {
-			out[sub.id] = v.Float64
-		}
-	}
-	return out, nil
+	return x.scores("related incidents: text", sub.id, query, args, self, []any{arg, sub.id})
 }
 
 // relatedTextScores returns the text signal in [0, 1] of the incidents whose text is most like the subject's
