@@ -30,6 +30,37 @@ const pgHeadlineOptions = "StartSel=" + firebreak.HighlightStart + ", StopSel=" 
 // pgLT stands in for '<' in the text given to ts_headline (a private-use character).
 const pgLT = "\uE000"
 
+// searchStopWords are the words PostgreSQL's english text-search configuration leaves out of documents and
+// queries (its english.stop list). SQLite's FTS5 tokenizer indexes every word, so without this list a query with
+// "the" or "of" in it would require them there, and find less than on PostgreSQL, and each such word would cost
+// a walk over a posting list as long as the index.
+var searchStopWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`i me my myself we our ours ourselves you your yours yourself yourselves he
+		him his himself she her hers herself it its itself they them their theirs themselves what which who whom
+		this that these those am is are was were be been being have has had having do does did doing a an the and
+		but if or because as until while of at by for with about against between into through during before after
+		above below to from up down in out on off over under again further then once here there when where why
+		how all any both each few more most other some such no nor not only own same so than too very s t can
+		will just don should now`) {
+		searchStopWords[w] = true
+	}
+}
+
+// withoutStopWords leaves out the terms made only of stop words (searchStopWords), as PostgreSQL does: they
+// neither require nor exclude anything, and a query of nothing else finds nothing on either database. A phrase
+// keeps its stop words between others ("out of memory" is still that phrase on SQLite).
+func withoutStopWords(terms []firebreak.SearchTerm) []firebreak.SearchTerm {
+	out := terms[:0:0]
+	for _, t := range terms {
+		if slices.ContainsFunc(t.Words, func(w string) bool { return !searchStopWords[w] }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // ftsMatch renders terms as FTS5 queries: pos matches a piece with every positive term, neg (empty when there
 // is none) a piece with any excluded term; exclusion applies to whole documents (Search). Words hold only
 // letters, digits and marks (ParseSearchQuery), and each is quoted, so no user input reaches FTS5's operators.
@@ -137,7 +168,7 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		return nil, err
 	}
 	empty := &firebreak.Page[firebreak.SearchHit]{Items: []firebreak.SearchHit{}}
-	terms := firebreak.ParseSearchQuery(sq.Q)
+	terms := withoutStopWords(firebreak.ParseSearchQuery(sq.Q))
 
 	var match, from, score, exclude string
 	var args, excludeArgs []any

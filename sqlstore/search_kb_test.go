@@ -203,6 +203,35 @@ func TestSearchKBHostileQueries(t *testing.T) {
 	})
 }
 
+// Stop words (PostgreSQL's english list) neither require nor exclude anything, on either database: "the replica"
+// finds a replica incident whose text has no "the", and a query of stop words alone finds nothing. A phrase keeps
+// them between its other words.
+func TestSearchKBStopWords(t *testing.T) {
+	forEach(t, func(t *testing.T, s *sqlstore.Store) {
+		bare := declare(t, s, "Replica lag", firebreak.SEV2)
+		with := declare(t, s, "The replica ran out of memory", firebreak.SEV2)
+		declare(t, s, "Memory out of bounds", firebreak.SEV3)
+		for _, q := range []string{"the replica", "replica -the", "replica OF", "replica don't", "replica the*"} {
+			got := hitRefs(kbSearch(t, s, firebreak.SearchQuery{Q: q}))
+			slices.Sort(got)
+			want := []string{bare.Reference, with.Reference}
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("q=%q: hits %v, want %v", q, got, want)
+			}
+		}
+		for _, q := range []string{"the", "of the", `"out of"`, "-replica the"} {
+			if got := kbSearch(t, s, firebreak.SearchQuery{Q: q}); len(got) != 0 {
+				t.Errorf("q=%q (stop words only): hits %v, want none", q, hitRefs(got))
+			}
+		}
+		if got := hitRefs(kbSearch(t, s, firebreak.SearchQuery{Q: `"ran out of memory"`})); len(got) != 1 ||
+			got[0] != with.Reference {
+			t.Errorf(`"ran out of memory": hits %v, want [%s]`, got, with.Reference)
+		}
+	})
+}
+
 // Snippets are plain text: markup in an incident's text stays text (the console escapes it, then marks).
 func TestSearchKBSnippetIsPlainText(t *testing.T) {
 	forEach(t, func(t *testing.T, s *sqlstore.Store) {
