@@ -240,6 +240,8 @@ func (a *App) Start() error {
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.runProbes(maintCtx) }()
 	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.runSearchIndexer(maintCtx) }()
+	a.wg.Add(1)
 	// Paging work has database connections of its own (sqlstore.Reserved): an alert storm must not starve it.
 	go func() { defer a.wg.Done(); a.runNotifications(sqlstore.Reserved(maintCtx)) }()
 	a.wg.Add(1)
@@ -313,6 +315,42 @@ func (a *App) Close() error { return a.Shutdown() }
 
 // maintain prunes expired idempotency keys and sessions now and then. It holds no business state: the work is an
 // idempotent DELETE, so a replica dying mid-way loses nothing and any replica may do it.
+// runSearchIndexer tokenizes the knowledge-base pieces written or edited since it last ran, which SQLite's
+// search scoring reads (sqlstore.IndexSearchTerms): batches one after another while there is a backlog (after
+// the upgrade that added it, every existing piece), then every two seconds. Every five minutes it also reads
+// the common words' document counts (sqlstore.RefreshSearchStats). The pending pieces are rows in the
+// database, and a search tokenizes those it needs itself, so a crash or a slow indexer only costs searches a
+// little time. Nothing to do on PostgreSQL.
+func (a *App) runSearchIndexer(ctx context.Context) {
+	if a.Store.Dialect() == "postgres" {
+		return
+	}
+	const batch = 500
+	var refreshed time.Time
+	for {
+		n, err := a.Store.IndexSearchTerms(ctx, batch)
+		if err != nil && ctx.Err() == nil {
+			a.Logger.Warn("indexing search terms failed", "err", err)
+		}
+		// The common words' document counts, read at once so that no search pays for counting one.
+		if time.Since(refreshed) >= 5*time.Minute && (n < batch || time.Since(refreshed) >= 30*time.Minute) {
+			if err := a.Store.RefreshSearchStats(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("reading search statistics failed", "err", err)
+			}
+			refreshed = time.Now()
+		}
+		wait := 2 * time.Second
+		if err == nil && n == batch {
+			wait = 20 * time.Millisecond // a backlog: leave the CPU to requests between batches
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
 func (a *App) maintain(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()

@@ -234,3 +234,32 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// The background indexer tokenizes what is written to the knowledge base (SQLite's search scoring reads it).
+func TestSearchIndexerTokenizesNewPieces(t *testing.T) {
+	a := startApp(t, "sqlite", nil)
+	ctx := context.Background()
+	c := client.New(a.URL(), adminToken)
+	if _, err := c.DeclareIncident(ctx, firebreak.DeclareInput{Title: "Replica lag on the ledger",
+		Summary: "Vacuum blocked the replica", Severity: firebreak.SEV2}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := a.Store.PendingSearchTerms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pieces still pending after 15 s", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p, err := a.Store.Search(ctx, firebreak.SearchQuery{Q: "replica ledger"})
+	if err != nil || len(p.Items) != 1 || p.Items[0].Rank <= 0 {
+		t.Fatalf("search after indexing: %+v, %v", p, err)
+	}
+}

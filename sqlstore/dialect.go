@@ -128,7 +128,7 @@ func sqliteDSN(path string, readOnly bool) (string, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
-		q.Add("_pragma", "mmap_size(1073741824)")
+		q.Add("_pragma", "mmap_size(2147418112)") // SQLite's most (SQLITE_MAX_MMAP_SIZE)
 	} else {
 		// WAL: readers never block the writer and the writer never blocks readers. synchronous=FULL: a commit
 		// is on disk (WAL fsynced) before it returns, so it survives power loss, not just a crash.

@@ -1,5 +1,7 @@
 package sqlstore
 
+import "time"
+
 // SetSearchTopKMin sets the least number of pieces a SQLite search ranks before grouping (searchTopK) and returns
 // a function that restores it.
 func SetSearchTopKMin(n int) (restore func()) {
@@ -22,4 +24,12 @@ func SetSearchExcludeOnce(n int) (restore func()) {
 	old := searchExcludeOnce
 	searchExcludeOnce = n
 	return func() { searchExcludeOnce = old }
+}
+
+// SetSearchStatsTTL sets how long SQLite's search keeps words' document counts and the index's totals
+// (searchStatsTTL) and returns a function that restores it.
+func SetSearchStatsTTL(d time.Duration) (restore func()) {
+	old := searchStatsTTL
+	searchStatsTTL = d
+	return func() { searchStatsTTL = old }
 }

@@ -174,8 +174,14 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 	var args, excludeArgs []any
 	// The indexes in args of the number of recent pieces scored (searchWindow) and (SQLite) of the best of them
 	// joined (searchTopK); noLimit is the dialect's "no limit" for them.
-	windowArg, topKArg := -1, -1
+	windowArg, topKArg, piecesArg := -1, -1, -1
 	var noLimit any = -1
+	// SQLite, when the store scores the words (sqliteScored): the window of scored pieces, whether older matches
+	// were left out of it, and those of it joined.
+	var window, scored []scoredPiece
+	var windowMore bool
+	var ftsPos string
+	var ftsWords []string
 	if s.d.name == dialectPostgres {
 		pos, pargs, neg, nargs, ok := pgTSQuery(terms)
 		if !ok {
@@ -204,20 +210,43 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		if !ok {
 			return empty, nil
 		}
-		// bm25 is lower for better matches; weights: title 10, body 2, context 0.5. FTS5 computes it for every
-		// row it returns (about 2 µs a row in pure-Go SQLite), so only the most recent matching pieces are scored
-		// (searchWindow), and only the best of them are joined and grouped (searchTopK).
-		from = `(SELECT rid, score FROM (SELECT rowid AS rid, -bm25(search_fts, 10.0, 2.0, 0.5) AS score
-				FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
-			ORDER BY score DESC LIMIT ?) f
-			JOIN search_docs d ON d.id = f.rid LEFT JOIN incidents i ON i.id = d.incident_id`
+		// Only the most recent matching pieces are scored (searchWindow), and only the best of them are joined
+		// and grouped (searchTopK). Words are scored by the store (sqliteScored: bm25's formula over stored
+		// counts), and handed over as JSON; phrases and prefixes by FTS5's bm25(), lower for better matches,
+		// with the same weights: title 10, body 2, context 0.5.
+		ftsPos = pos
+		if words, simple := simpleWords(terms); simple {
+			var scoredHere bool
+			var err error
+			window, windowMore, scoredHere, err = s.sqliteScored(ctx, pos, words, searchWindow(offset, limit))
+			if err != nil {
+				return nil, err
+			}
+			if scoredHere {
+				if len(window) == 0 {
+					return empty, nil
+				}
+				ftsWords = words
+				from = `(SELECT value ->> 0 AS rid, value ->> 1 AS score FROM json_each(?)) f
+					JOIN search_docs d ON d.id = f.rid LEFT JOIN incidents i ON i.id = d.incident_id`
+				piecesArg = len(args)
+				scored = bestPieces(window, searchTopK(offset, limit))
+				args = append(args, piecesJSON(scored))
+			}
+		}
+		if piecesArg < 0 {
+			from = `(SELECT rid, score FROM (SELECT rowid AS rid, -bm25(search_fts, 10.0, 2.0, 0.5) AS score
+					FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ?)
+				ORDER BY score DESC LIMIT ?) f
+				JOIN search_docs d ON d.id = f.rid LEFT JOIN incidents i ON i.id = d.incident_id`
+			args = append(args, pos)
+			windowArg = len(args)
+			args = append(args, searchWindow(offset, limit))
+			topKArg = len(args)
+			args = append(args, searchTopK(offset, limit))
+		}
 		match = `1 = 1`
 		score = `f.score`
-		args = append(args, pos)
-		windowArg = len(args)
-		args = append(args, searchWindow(offset, limit))
-		topKArg = len(args)
-		args = append(args, searchTopK(offset, limit))
 		if neg != "" {
 			// An FTS5 query per candidate document costs about 100 µs just to start, so when the excluded words
 			// are rare the documents that have them are found once; when they are common, per document.
@@ -322,7 +351,20 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		if len(found) > limit {
 			break
 		}
-		if topKArg >= 0 && args[topKArg] != -1 {
+		if piecesArg >= 0 {
+			if len(scored) < len(window) {
+				scored = window
+			} else if windowMore {
+				var err error
+				if window, windowMore, _, err = s.sqliteScored(ctx, ftsPos, ftsWords, -1); err != nil {
+					return nil, err
+				}
+				scored = window
+			} else {
+				break
+			}
+			args[piecesArg] = piecesJSON(scored)
+		} else if topKArg >= 0 && args[topKArg] != -1 {
 			args[topKArg] = -1 // SQLite: no limit
 		} else if windowArg >= 0 && args[windowArg] != noLimit {
 			args[windowArg] = noLimit

@@ -58,19 +58,20 @@ type Options struct {
 
 // Store is the database/sql implementation of the domain services.
 type Store struct {
-	d      *dialect
-	db     *sql.DB // PostgreSQL: everything; SQLite: the single writer connection
-	rdb    *sql.DB // reads (SQLite: a pool of read-only connections; PostgreSQL: == db)
-	now    func() time.Time
-	log    *slog.Logger
-	url    string
-	goose  *goose.Provider // migration status, on rdb
-	writer *writer         // SQLite only
-	rstmts *stmtCache      // SQLite only: prepared statements of the read pool
-	snip   *sql.DB         // SQLite only: in-memory databases for search snippets (searchSnippets)
-	bg     *sql.DB         // PostgreSQL only: the pool reserved for Reserved work (paging)
-	hub    hub
-	tokens tokenCache
+	d           *dialect
+	db          *sql.DB // PostgreSQL: everything; SQLite: the single writer connection
+	rdb         *sql.DB // reads (SQLite: a pool of read-only connections; PostgreSQL: == db)
+	now         func() time.Time
+	log         *slog.Logger
+	url         string
+	goose       *goose.Provider // migration status, on rdb
+	writer      *writer         // SQLite only
+	rstmts      *stmtCache      // SQLite only: prepared statements of the read pool
+	snip        *sql.DB         // SQLite only: in-memory databases for search snippets (searchSnippets)
+	searchStats searchStats     // SQLite only: what the knowledge-base scoring weighs words with (search_terms.go)
+	bg          *sql.DB         // PostgreSQL only: the pool reserved for Reserved work (paging)
+	hub         hub
+	tokens      tokenCache
 	// integrations caches AuthenticateIntegration (alerts.go).
 	integrations integrationCache
 	// incidents caches incident reads on SQLite only (see incidentcache.go).

@@ -1,0 +1,154 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSearchTermsScoreIsBM25: the store's scores of word queries are FTS5's bm25() with the same weights, for
+// stored counts and for pieces tokenized on the fly (written or edited since the indexer ran), and the window is
+// the newest matches.
+func TestSearchTermsScoreIsBM25(t *testing.T) {
+	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	defer func(old time.Duration) { searchStatsTTL = old }(searchStatsTTL)
+	searchStatsTTL = 0 // every call reads the statistics afresh, as bm25() does
+	r := rand.New(rand.NewPCG(3, 5))
+	vocab := strings.Fields("replica replicas lagging lag primary failover database databases connection pool " +
+		"exhausted Café naïve deploy deployment deployed the of ÉCOLE x1 42")
+	text := func(n int) string {
+		w := make([]string, n)
+		for i := range w {
+			w[i] = vocab[r.IntN(len(vocab))]
+		}
+		return strings.Join(w, " ")
+	}
+	write := func(from, to int) {
+		t.Helper()
+		if err := s.write(ctx, func(x *txn) error {
+			for id := from; id <= to; id++ {
+				if _, err := x.exec(`INSERT INTO search_docs (id, kind, doc_id, incident_id, part, part_id, title, body,
+					context) VALUES (?, 'incident', ?, ?, 'timeline', ?, ?, ?, ?)`, id, id, id, id, text(r.IntN(4)),
+					text(r.IntN(40)), text(r.IntN(6))); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, words := range [][]string{{"replica"}, {"replicas"}, {"lag", "primary"}, {"cafe"}, {"naive", "deploy"},
+			{"connection", "pool", "exhausted"}, {"x1"}, {"42", "database"}, {"replica", "replica"}} {
+			match := `"` + strings.Join(words, `" AND "`) + `"`
+			got, more, ok, err := s.sqliteScored(ctx, match, words, -1)
+			if err != nil || !ok || more {
+				t.Fatalf("%s %v: ok %v, more %v, err %v", stage, words, ok, more, err)
+			}
+			want := map[int64]float64{}
+			rows, err := s.read(ctx).query(`SELECT rowid, -bm25(search_fts, 10.0, 2.0, 0.5) FROM search_fts
+				WHERE search_fts MATCH ? ORDER BY rowid DESC`, match)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var order []int64
+			for rows.Next() {
+				var id int64
+				var sc float64
+				if err := rows.Scan(&id, &sc); err != nil {
+					t.Fatal(err)
+				}
+				want[id] = sc
+				order = append(order, id)
+			}
+			rows.Close()
+			if len(got) != len(want) || len(got) == 0 {
+				t.Fatalf("%s %v: %d pieces scored, bm25() has %d", stage, words, len(got), len(want))
+			}
+			for i, p := range got {
+				if p.id != order[i] || math.Abs(p.score-want[p.id]) > 1e-9*math.Max(1, math.Abs(want[p.id])) {
+					t.Fatalf("%s %v: piece %d (#%d) scored %v, bm25() gives %v (piece %d)", stage, words, p.id, i,
+						p.score, want[p.id], order[i])
+				}
+			}
+			if w := len(got) / 2; w > 0 {
+				win, more, _, err := s.sqliteScored(ctx, match, words, w)
+				if err != nil || !more || len(win) != w || win[0] != got[0] || win[w-1] != got[w-1] {
+					t.Fatalf("%s %v: window of %d: %d pieces (more %v, err %v)", stage, words, w, len(win), more, err)
+				}
+			}
+		}
+	}
+	write(1, 300)
+	check("all pending")
+	for {
+		n, err := s.IndexSearchTerms(ctx, 70)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	pending, _ := QueryIntInternal(ctx, s, `SELECT COUNT(*) FROM search_terms WHERE data IS NULL`)
+	if pending != 0 {
+		t.Fatalf("%d pieces still pending after indexing", pending)
+	}
+	check("all stored")
+	searchForwardFactor = 0 // every window read forwards, then cut to the newest
+	check("all stored, forwards")
+	searchForwardFactor = 8
+	// The common tokens' counts read at once (the background pass) give the same scores.
+	searchStatsTTL = time.Hour
+	if err := s.RefreshSearchStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.searchStats.common) == 0 {
+		t.Fatal("no common token kept")
+	}
+	check("counts kept")
+	searchStatsTTL = 0
+	write(301, 340)
+	if err := s.write(ctx, func(x *txn) error {
+		_, err := x.exec(`UPDATE search_docs SET body = ? WHERE id IN (5, 77, 200)`, "replica lag on the primary "+
+			fmt.Sprint(r.IntN(9)))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ = QueryIntInternal(ctx, s, `SELECT COUNT(*) FROM search_terms WHERE data IS NULL`)
+	if pending != 43 {
+		t.Fatalf("%d pieces pending after 40 writes and 3 edits, want 43", pending)
+	}
+	check("some pending")
+	if err := s.write(ctx, func(x *txn) error {
+		_, err := x.exec(`DELETE FROM search_docs WHERE id IN (6, 301)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := QueryIntInternal(ctx, s, `SELECT COUNT(*) FROM search_terms WHERE id IN (6, 301)`); n != 0 {
+		t.Fatalf("deleted pieces keep %d search_terms rows", n)
+	}
+	if _, err := s.IndexSearchTerms(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	check("stored again")
+}
+
+func QueryIntInternal(ctx context.Context, s *Store, query string, args ...any) (int64, error) {
+	var n int64
+	err := s.read(ctx).row(query, args...).Scan(&n)
+	return n, err
+}
