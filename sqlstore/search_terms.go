@@ -270,7 +270,7 @@ type cachedCount struct {
 
 // searchForwardFactor: a window is read forwards when the estimated matches times this are no more than it
 // (sqliteScored; tests raise it to read every window forwards).
-var searchForwardFactor = 8.0
+var searchForwardFactor = 4.0
 
 // searchCommonDocs is the least number of pieces of a token whose count RefreshSearchStats keeps.
 const searchCommonDocs = 256
@@ -479,6 +479,12 @@ func simpleWords(terms []firebreak.SearchTerm) ([]string, bool) {
 // is not one token; then the caller ranks with bm25().
 func (s *Store) sqliteScored(ctx context.Context, match string, words []string, window int) (
 	pieces []scoredPiece, more, ok bool, err error) {
+	return s.scoreWindow(ctx, match, words, window, true)
+}
+
+// scoreWindow is sqliteScored; forwardOK false reads the window backwards whatever the estimate.
+func (s *Store) scoreWindow(ctx context.Context, match string, words []string, window int, forwardOK bool) (
+	pieces []scoredPiece, more, ok bool, err error) {
 	toks, ok, err := s.queryTokens(ctx, words)
 	if err != nil || !ok {
 		return nil, false, ok, wrap(err, "search")
@@ -488,21 +494,26 @@ func (s *Store) sqliteScored(ctx context.Context, match string, words []string, 
 		return nil, false, false, wrap(err, "search")
 	}
 	// FTS5 walks its posting lists backwards (newest first, to stop at the window) at a higher cost per entry than
-	// forwards: when the words' counts say the matches are surely fewer than the window (their product over
-	// the rows, as if independent, is below an eighth of it), all of them are read forwards instead. Either way
-	// the window is the newest matches.
+	// forwards: when the words' counts say the matches are fewer than the window (their product over the rows,
+	// as if the words were independent, is below a quarter of it), they are read forwards instead, up to four
+	// windows' worth (words that go together match more than that product); past that, backwards after all.
+	// Either way the window is the newest matches.
 	est := float64(rowsN)
 	for _, n := range docs {
 		est *= float64(n) / float64(max(rowsN, 1))
 	}
-	forward := window < 0 || est*searchForwardFactor <= float64(window)
+	forward := window < 0 || (forwardOK && est*searchForwardFactor <= float64(window))
+	forwardCap := -1
+	if forward && window >= 0 {
+		forwardCap = 4 * window
+	}
 	query := `SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t
 		ON t.id = f.rowid WHERE f.search_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?`
 	limit := window
 	if forward {
 		query = `SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t
 			ON t.id = f.rowid WHERE f.search_fts MATCH ? ORDER BY f.rowid LIMIT ?`
-		limit = -1
+		limit = forwardCap
 	}
 	rows, err := s.read(ctx).query(query, match, limit)
 	if err != nil {
@@ -539,6 +550,9 @@ func (s *Store) sqliteScored(ctx context.Context, match string, words []string, 
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, false, false, wrap(err, "search")
+	}
+	if forward && forwardCap >= 0 && len(pieces) == forwardCap {
+		return s.scoreWindow(ctx, match, words, window, false)
 	}
 	if len(pending) > 0 {
 		// Written since the indexer last ran: tokenized here (not stored; the indexer will).

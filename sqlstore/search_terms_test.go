@@ -82,7 +82,11 @@ func TestSearchTermsScoreIsBM25(t *testing.T) {
 						p.score, want[p.id], order[i])
 				}
 			}
-			if w := len(got) / 2; w > 0 {
+			// Small windows: read forwards, more than four windows' worth of matches go backwards after all.
+			for _, w := range []int{1, 2, len(got) / 2} {
+				if w == 0 || w >= len(got) {
+					continue
+				}
 				win, more, _, err := s.sqliteScored(ctx, match, words, w)
 				if err != nil || !more || len(win) != w || win[0] != got[0] || win[w-1] != got[w-1] {
 					t.Fatalf("%s %v: window of %d: %d pieces (more %v, err %v)", stage, words, w, len(win), more, err)
@@ -106,9 +110,10 @@ func TestSearchTermsScoreIsBM25(t *testing.T) {
 		t.Fatalf("%d pieces still pending after indexing", pending)
 	}
 	check("all stored")
+	restore := searchForwardFactor
 	searchForwardFactor = 0 // every window read forwards, then cut to the newest
 	check("all stored, forwards")
-	searchForwardFactor = 8
+	searchForwardFactor = restore
 	// The common tokens' counts read at once (the background pass) give the same scores.
 	searchStatsTTL = time.Hour
 	if err := s.RefreshSearchStats(ctx); err != nil {
