@@ -313,8 +313,6 @@ func (a *App) Shutdown() error {
 // Close is Shutdown for callers that only need cleanup.
 func (a *App) Close() error { return a.Shutdown() }
 
-// maintain prunes expired idempotency keys and sessions now and then. It holds no business state: the work is an
-// idempotent DELETE, so a replica dying mid-way loses nothing and any replica may do it.
 // runSearchIndexer tokenizes the knowledge-base pieces written or edited since it last ran, which SQLite's
 // search scoring reads (sqlstore.IndexSearchTerms): batches one after another while there is a backlog (after
 // the upgrade that added it, every existing piece), then every two seconds. Every five minutes it also reads
@@ -351,6 +349,8 @@ func (a *App) runSearchIndexer(ctx context.Context) {
 	}
 }
 
+// maintain prunes expired idempotency keys and sessions now and then. It holds no business state: the work is an
+// idempotent DELETE, so a replica dying mid-way loses nothing and any replica may do it.
 func (a *App) maintain(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()

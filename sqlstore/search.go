@@ -488,26 +488,8 @@ func (s *Store) searchSnippets(ctx context.Context, terms []firebreak.SearchTerm
 // FTS5 table of the same columns and tokenizer in an in-memory database, matched and snipped there, and rolled
 // back. A snippet depends only on its row's text and the query, so it is the same as over the large index.
 func (s *Store) sqliteSnippets(ctx context.Context, terms []firebreak.SearchTerm, ids []any) (map[int64]string, error) {
-	type piece struct {
-		id                   int64
-		title, body, context string
-	}
-	var pieces []piece
-	rows, err := s.read(ctx).query(`SELECT id, title, body, context FROM search_docs WHERE id IN (`+
-		placeholders(len(ids))+`)`, ids...)
+	pieces, err := s.pieceTexts(ctx, ids)
 	if err != nil {
-		return nil, wrap(err, "search snippets")
-	}
-	for rows.Next() {
-		var p piece
-		if err := rows.Scan(&p.id, &p.title, &p.body, &p.context); err != nil {
-			rows.Close()
-			return nil, wrap(err, "search snippets")
-		}
-		pieces = append(pieces, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, wrap(err, "search snippets")
 	}
 	conn, err := s.snip.Conn(ctx)
@@ -524,9 +506,9 @@ func (s *Store) sqliteSnippets(ctx context.Context, terms []firebreak.SearchTerm
 		return nil, wrap(err, "search snippets")
 	}
 	defer tx.Rollback() //nolint:errcheck // nothing is kept
-	for _, p := range pieces {
+	for id, p := range pieces {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO snip (rowid, title, body, context) VALUES (?, ?, ?, ?)`,
-			p.id, p.title, p.body, p.context); err != nil {
+			id, p[0], p[1], p[2]); err != nil {
 			return nil, wrap(err, "search snippets")
 		}
 	}

@@ -21,9 +21,10 @@ import (
 // posting list, which for a common word in a large index costs more than everything else in a search. Instead:
 //   - search_terms keeps each piece's tokens (as FTS5's tokenizer makes them, read back from a scratch FTS5
 //     table through fts5vocab) with their count per column, and its length;
-//   - the words' document counts come from FTS5 itself (search_vocab) and are kept in memory for
-//     searchStatsTTL, as are the number of pieces and their average length: they move slowly and only weigh
-//     the words against each other;
+//   - the words' document counts come from FTS5 itself (search_vocab: the common words' read in one pass by
+//     RefreshSearchStats, a rarer word's when a query needs it), and the number of pieces and their average
+//     length from FTS5's averages record, all kept in memory for a while (searchStats): they move slowly and
+//     only weigh the words against each other;
 //   - the score is FTS5's bm25 formula with the same weights (bm25Score), so the ranking is the one bm25() gives
 //     (TestSearchTermsScoreIsBM25).
 // Queries with a phrase or a prefix keep bm25() (their terms are not single tokens).
@@ -101,13 +102,6 @@ func (r termsReader) counts(toks []string, out [][3]int) (lens [3]int, ok bool) 
 			break
 		}
 		i = j + int(n)
-		match := -1
-		for k, t := range toks {
-			if len(t) == len(tok) && t[0] == tok[0] && string(tok) == t {
-				match = k
-				break
-			}
-		}
 		var cs [3]int
 		for c := range cs {
 			v, j, ok := uvarint(b, i)
@@ -116,15 +110,36 @@ func (r termsReader) counts(toks []string, out [][3]int) (lens [3]int, ok bool) 
 			}
 			cs[c], i = int(v), j
 		}
-		if match >= 0 {
-			for k, t := range toks[match:] {
-				if t == toks[match] {
-					out[match+k] = cs
-				}
+		for k, t := range toks { // a word may be in the query twice
+			if string(tok) == t {
+				out[k] = cs
 			}
 		}
 	}
 	return lens, true
+}
+
+// searchColumns are search_fts's columns, in order.
+var searchColumns = [3]string{"title", "body", "context"}
+
+// pieceTexts reads the title, body and context of the search_docs rows ids.
+func (s *Store) pieceTexts(ctx context.Context, ids []any) (map[int64][3]string, error) {
+	texts := make(map[int64][3]string, len(ids))
+	rows, err := s.read(ctx).query(`SELECT id, title, body, context FROM search_docs WHERE id IN (`+
+		placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t [3]string
+		if err := rows.Scan(&id, &t[0], &t[1], &t[2]); err != nil {
+			return nil, err
+		}
+		texts[id] = t
+	}
+	return texts, rows.Err()
 }
 
 // tokenize runs texts (id → title, body, context) through FTS5's tokenizer in a scratch table of the same
@@ -172,7 +187,7 @@ func (s *Store) tokenize(ctx context.Context, texts map[int64][3]string) (map[in
 		if err := rows.Scan(&id, &col, &term, &n); err != nil {
 			return nil, err
 		}
-		c := slices.Index([]string{"title", "body", "context"}, col)
+		c := slices.Index(searchColumns[:], col)
 		t, ok := out[id]
 		if c < 0 || !ok {
 			return nil, errors.New("tokenize: unexpected row")
@@ -556,26 +571,14 @@ func (s *Store) scoreWindow(ctx context.Context, match string, words []string, w
 	}
 	if len(pending) > 0 {
 		// Written since the indexer last ran: tokenized here (not stored; the indexer will).
-		texts := map[int64][3]string{}
 		ids := make([]any, len(pending))
 		for i, k := range pending {
 			ids[i] = pieces[k].id
 		}
-		trows, err := s.read(ctx).query(`SELECT id, title, body, context FROM search_docs WHERE id IN (`+
-			placeholders(len(ids))+`)`, ids...)
+		texts, err := s.pieceTexts(ctx, ids)
 		if err != nil {
 			return nil, false, false, wrap(err, "search")
 		}
-		for trows.Next() {
-			var id int64
-			var t [3]string
-			if err := trows.Scan(&id, &t[0], &t[1], &t[2]); err != nil {
-				trows.Close()
-				return nil, false, false, wrap(err, "search")
-			}
-			texts[id] = t
-		}
-		trows.Close()
 		counts, err := s.tokenize(ctx, texts)
 		if err != nil {
 			return nil, false, false, wrap(err, "search")
