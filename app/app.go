@@ -316,7 +316,8 @@ func (a *App) Close() error { return a.Shutdown() }
 // runSearchIndexer tokenizes the knowledge-base pieces written or edited since it last ran, which SQLite's
 // search scoring reads (sqlstore.IndexSearchTerms): batches one after another while there is a backlog (after
 // the upgrade that added it, every existing piece), then every two seconds. Every five minutes it also reads
-// the common words' document counts (sqlstore.RefreshSearchStats). The pending pieces are rows in the
+// the common words' document counts (sqlstore.RefreshSearchStats) and prunes the log of edited pieces that
+// searches read to forget cached counts (sqlstore.PruneSearchTermsLog). The pending pieces are rows in the
 // database, and a search tokenizes those it needs itself, so a crash or a slow indexer only costs searches a
 // little time. Nothing to do on PostgreSQL.
 func (a *App) runSearchIndexer(ctx context.Context) {
@@ -334,6 +335,9 @@ func (a *App) runSearchIndexer(ctx context.Context) {
 		if time.Since(refreshed) >= 5*time.Minute && (n < batch || time.Since(refreshed) >= 30*time.Minute) {
 			if err := a.Store.RefreshSearchStats(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("reading search statistics failed", "err", err)
+			}
+			if err := a.Store.PruneSearchTermsLog(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("pruning the search terms log failed", "err", err)
 			}
 			refreshed = time.Now()
 		}

@@ -33,3 +33,11 @@ func SetSearchStatsTTL(d time.Duration) (restore func()) {
 	searchStatsTTL = d
 	return func() { searchStatsTTL = old }
 }
+
+// SetSearchTermsCacheBytes sets how much search_terms data SQLite's search keeps in memory (searchTermsCacheBytes;
+// 0 keeps none) and returns a function that restores it.
+func SetSearchTermsCacheBytes(n int) (restore func()) {
+	old := searchTermsCacheBytes
+	searchTermsCacheBytes = n
+	return func() { searchTermsCacheBytes = old }
+}

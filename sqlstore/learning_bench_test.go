@@ -94,8 +94,16 @@ func BenchmarkLearning(b *testing.B) {
 
 			b.Run("search-cold", func(b *testing.B) {
 				// The same queries with nothing kept between them: every call reads each word's document count
-				// from FTS5 again (as before the indexer's first pass over the vocabulary).
+				// from FTS5 again (as before the indexer's first pass over the vocabulary), and looks up every
+				// scored piece's counts (as for pieces no search has read lately).
 				defer sqlstore.SetSearchStatsTTL(0)()
+				defer sqlstore.SetSearchTermsCacheBytes(0)()
+				searchRun(b)
+			})
+
+			b.Run("search-uncached", func(b *testing.B) {
+				// Only the pieces' counts looked up on every call; the words' document counts are kept.
+				defer sqlstore.SetSearchTermsCacheBytes(0)()
 				searchRun(b)
 			})
 

@@ -71,11 +71,10 @@ func ftsMatch(terms []firebreak.SearchTerm) (pos, neg string, ok bool) {
 		s := `"` + strings.ReplaceAll(strings.Join(t.Words, " "), `"`, `""`) + `"`
 		if t.Prefix {
 			s += "*"
-			// The porter stemmer also stems the prefix itself, and turns a final y into i ("deploy" becomes
-			// "deploi"), so "deploy*" would miss "deployment" (indexed as "deploy"). Also match the prefix without
-			// its y when three letters remain (shorter, it would match too much: "pay*" misses "payments").
-			if last := t.Words[len(t.Words)-1]; len(t.Words) == 1 && len(last) >= 4 && strings.HasSuffix(last, "y") {
-				s = "(" + s + ` OR "` + strings.TrimSuffix(last, "y") + `"*)`
+			if len(t.Words) == 1 {
+				if forms := prefixForms(t.Words[0]); len(forms) > 1 {
+					s = "(" + s + ` OR "` + forms[1] + `"*)`
+				}
 			}
 		}
 		if t.Negate {
@@ -88,6 +87,17 @@ func ftsMatch(terms []firebreak.SearchTerm) (pos, neg string, ok bool) {
 		return "", "", false
 	}
 	return strings.Join(ps, " AND "), strings.Join(ns, " OR "), true
+}
+
+// prefixForms returns the prefixes a one-word prefix term matches: the word, and the word without a final y when
+// three letters remain. The porter stemmer also stems the prefix itself, and turns a final y into i ("deploy"
+// becomes "deploi"), so "deploy*" alone would miss "deployment" (indexed as "deploy"); shorter, the second form
+// would match too much ("pay*" misses "payments").
+func prefixForms(word string) []string {
+	if len(word) >= 4 && strings.HasSuffix(word, "y") {
+		return []string{word, strings.TrimSuffix(word, "y")}
+	}
+	return []string{word}
 }
 
 // pgTSQuery renders terms as tsquery expressions with their arguments, like ftsMatch: phraseto_tsquery for words
@@ -181,7 +191,7 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 	var window, scored []scoredPiece
 	var windowMore bool
 	var ftsPos string
-	var ftsWords []string
+	var ftsPhrases []searchPhrase
 	if s.d.name == dialectPostgres {
 		pos, pargs, neg, nargs, ok := pgTSQuery(terms)
 		if !ok {
@@ -211,14 +221,14 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 			return empty, nil
 		}
 		// Only the most recent matching pieces are scored (searchWindow), and only the best of them are joined
-		// and grouped (searchTopK). Words are scored by the store (sqliteScored: bm25's formula over stored
-		// counts), and handed over as JSON; phrases and prefixes by FTS5's bm25(), lower for better matches,
-		// with the same weights: title 10, body 2, context 0.5.
+		// and grouped (searchTopK). Words and prefixes are scored by the store (sqliteScored: bm25's formula over
+		// stored counts), and handed over as JSON; phrases by FTS5's bm25(), lower for better matches, with the
+		// same weights: title 10, body 2, context 0.5.
 		ftsPos = pos
-		if words, simple := simpleWords(terms); simple {
+		if phrases, simple := scoredPhrases(terms); simple {
 			var scoredHere bool
 			var err error
-			window, windowMore, scoredHere, err = s.sqliteScored(ctx, pos, words, searchWindow(offset, limit))
+			window, windowMore, scoredHere, err = s.sqliteScored(ctx, pos, phrases, searchWindow(offset, limit))
 			if err != nil {
 				return nil, err
 			}
@@ -226,7 +236,7 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 				if len(window) == 0 {
 					return empty, nil
 				}
-				ftsWords = words
+				ftsPhrases = phrases
 				from = `(SELECT value ->> 0 AS rid, value ->> 1 AS score FROM json_each(?)) f
 					JOIN search_docs d ON d.id = f.rid LEFT JOIN incidents i ON i.id = d.incident_id`
 				piecesArg = len(args)
@@ -356,7 +366,7 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 				scored = window
 			} else if windowMore {
 				var err error
-				if window, windowMore, _, err = s.sqliteScored(ctx, ftsPos, ftsWords, -1); err != nil {
+				if window, windowMore, _, err = s.sqliteScored(ctx, ftsPos, ftsPhrases, -1); err != nil {
 					return nil, err
 				}
 				scored = window

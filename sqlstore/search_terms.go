@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,9 @@ import (
 //     only weigh the words against each other;
 //   - the score is FTS5's bm25 formula with the same weights (bm25Score), so the ranking is the one bm25() gives
 //     (TestSearchTermsScoreIsBM25).
-// Queries with a phrase or a prefix keep bm25() (their terms are not single tokens).
+// A prefix counts as every token that starts with it, as in bm25(); its document count (the pieces with any such
+// token) is FTS5's, kept like a word's. Queries with a phrase keep bm25(). The counts searches read are kept in
+// memory (termsCache).
 
 // searchStatsTTL is how long a word's document count and the index's size are kept (tests lower it).
 var searchStatsTTL = 10 * time.Minute
@@ -74,9 +77,10 @@ func uvarint(b []byte, i int) (uint64, int, bool) {
 	return v, i + n, true
 }
 
-// counts returns the piece's three column lengths and, for each of toks, its three counts (zero when absent);
-// ok is false for data that is not an encoding of encodeTerms.
-func (r termsReader) counts(toks []string, out [][3]int) (lens [3]int, ok bool) {
+// counts returns the piece's three column lengths and, for each of toks, its three counts (zero when absent;
+// where prefix is set, the sums of the counts of the piece's tokens that start with it); ok is false for data
+// that is not an encoding of encodeTerms.
+func (r termsReader) counts(toks []string, prefix []bool, out [][3]int) (lens [3]int, ok bool) {
 	for i := range out {
 		out[i] = [3]int{}
 	}
@@ -91,7 +95,13 @@ func (r termsReader) counts(toks []string, out [][3]int) (lens [3]int, ok bool) 
 	if len(toks) == 0 {
 		return lens, true
 	}
-	last := slices.Max(toks) // the tokens are sorted: none of toks comes after it
+	last := "" // the tokens are sorted: none of toks comes after it
+	for k, t := range toks {
+		if prefix[k] {
+			t += "\xff" // after every token that starts with t (tokens are UTF-8)
+		}
+		last = max(last, t)
+	}
 	for i < len(b) {
 		n, j, ok := uvarint(b, i)
 		if !ok || j+int(n) > len(b) {
@@ -111,8 +121,10 @@ func (r termsReader) counts(toks []string, out [][3]int) (lens [3]int, ok bool) 
 			cs[c], i = int(v), j
 		}
 		for k, t := range toks { // a word may be in the query twice
-			if string(tok) == t {
-				out[k] = cs
+			if string(tok) == t || prefix[k] && strings.HasPrefix(string(tok), t) {
+				for c := range cs {
+					out[k][c] += cs[c]
+				}
 			}
 		}
 	}
@@ -363,7 +375,8 @@ func (s *Store) RefreshSearchStats(ctx context.Context) error {
 }
 
 // statsFor returns the number of pieces, their average length and the document count of each token.
-func (s *Store) statsFor(ctx context.Context, toks []string) (rows int64, avgdl float64, docs []int64, err error) {
+func (s *Store) statsFor(ctx context.Context, toks []string, phrases []searchPhrase) (rows int64, avgdl float64,
+	docs []int64, err error) {
 	st := &s.searchStats
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -380,18 +393,29 @@ func (s *Store) statsFor(ctx context.Context, toks []string) (rows int64, avgdl 
 	fresh := st.common != nil && now.Sub(st.commonAt) < searchStatsTTL
 	docs = make([]int64, len(toks))
 	for i, t := range toks {
-		if n, ok := st.common[t]; ok && fresh {
+		if n, ok := st.common[t]; ok && fresh && !phrases[i].prefix {
 			docs[i] = n
 			continue
 		}
-		c, ok := st.docs[t]
+		key := t
+		if phrases[i].prefix {
+			key += "*"
+		}
+		c, ok := st.docs[key]
 		if !ok || now.Sub(c.at) >= searchStatsTTL {
 			c = cachedCount{at: now}
-			if err := s.read(ctx).row(`SELECT doc FROM search_vocab WHERE term = ?`, t).Scan(&c.n); err != nil &&
-				!errors.Is(err, sql.ErrNoRows) {
+			if phrases[i].prefix {
+				// The pieces with any token that starts with it, as bm25() counts them: FTS5 merges those tokens'
+				// posting lists (a few milliseconds for a prefix of a common word), kept like a word's count.
+				err = s.read(ctx).row(`SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH ?`,
+					`"`+phrases[i].word+`"*`).Scan(&c.n)
+			} else {
+				err = s.read(ctx).row(`SELECT doc FROM search_vocab WHERE term = ?`, t).Scan(&c.n)
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return 0, 0, nil, err
 			}
-			st.docs[t] = c
+			st.docs[key] = c
 		}
 		docs[i] = c.n
 	}
@@ -473,38 +497,58 @@ func bm25Score(rows int64, avgdl float64, docs []int64, freq []float64, length i
 	return score
 }
 
-// simpleWords returns the words of the positive terms when each is one word without a prefix (the queries
+// searchPhrase is one phrase of a query the store scores (as FTS5's bm25() sees the query ftsMatch writes): a
+// word, or a prefix, that every match has — or, with or set, that a match may have instead of the phrase before
+// it (the second of prefixForms).
+type searchPhrase struct {
+	word   string
+	prefix bool
+	or     bool
+}
+
+// scoredPhrases returns the phrases of the positive terms when each is one word, possibly a prefix (the queries
 // SQLite scores itself), and false otherwise.
-func simpleWords(terms []firebreak.SearchTerm) ([]string, bool) {
-	var words []string
+func scoredPhrases(terms []firebreak.SearchTerm) ([]searchPhrase, bool) {
+	var out []searchPhrase
 	for _, t := range terms {
 		if t.Negate {
 			continue
 		}
-		if t.Prefix || len(t.Words) != 1 {
+		if len(t.Words) != 1 {
 			return nil, false
 		}
-		words = append(words, t.Words[0])
+		if !t.Prefix {
+			out = append(out, searchPhrase{word: t.Words[0]})
+			continue
+		}
+		for i, f := range prefixForms(t.Words[0]) {
+			out = append(out, searchPhrase{word: f, prefix: true, or: i > 0})
+		}
 	}
-	return words, len(words) > 0
+	return out, len(out) > 0
 }
 
 // sqliteScored returns the window most recent pieces matching match (all of them when window < 0), newest first,
-// scored by bm25Score over their stored tokens, and whether older matches were left out. ok is false when a word
-// is not one token; then the caller ranks with bm25().
-func (s *Store) sqliteScored(ctx context.Context, match string, words []string, window int) (
+// scored by bm25Score over their stored tokens, and whether older matches were left out. phrases are match's
+// phrases (scoredPhrases). ok is false when a word is not one token; then the caller ranks with bm25().
+func (s *Store) sqliteScored(ctx context.Context, match string, phrases []searchPhrase, window int) (
 	pieces []scoredPiece, more, ok bool, err error) {
-	return s.scoreWindow(ctx, match, words, window, true)
+	return s.scoreWindow(ctx, match, phrases, window, true)
 }
 
 // scoreWindow is sqliteScored; forwardOK false reads the window backwards whatever the estimate.
-func (s *Store) scoreWindow(ctx context.Context, match string, words []string, window int, forwardOK bool) (
+func (s *Store) scoreWindow(ctx context.Context, match string, phrases []searchPhrase, window int, forwardOK bool) (
 	pieces []scoredPiece, more, ok bool, err error) {
+	words := make([]string, len(phrases))
+	prefix := make([]bool, len(phrases))
+	for i, p := range phrases {
+		words[i], prefix[i] = p.word, p.prefix
+	}
 	toks, ok, err := s.queryTokens(ctx, words)
 	if err != nil || !ok {
 		return nil, false, ok, wrap(err, "search")
 	}
-	rowsN, avgdl, docs, err := s.statsFor(ctx, toks)
+	rowsN, avgdl, docs, err := s.statsFor(ctx, toks, phrases)
 	if err != nil {
 		return nil, false, false, wrap(err, "search")
 	}
@@ -513,24 +557,24 @@ func (s *Store) scoreWindow(ctx context.Context, match string, words []string, w
 	// as if the words were independent, is below a quarter of it), they are read forwards instead, up to four
 	// windows' worth (words that go together match more than that product); past that, backwards after all.
 	// Either way the window is the newest matches.
-	est := float64(rowsN)
-	for _, n := range docs {
-		est *= float64(n) / float64(max(rowsN, 1))
+	est, alt := float64(rowsN), 0.0
+	for i, n := range docs {
+		alt += float64(n)
+		if i+1 == len(docs) || !phrases[i+1].or {
+			est *= min(1, alt/float64(max(rowsN, 1)))
+			alt = 0
+		}
 	}
 	forward := window < 0 || (forwardOK && est*searchForwardFactor <= float64(window))
 	forwardCap := -1
 	if forward && window >= 0 {
 		forwardCap = 4 * window
 	}
-	query := `SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t
-		ON t.id = f.rowid WHERE f.search_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?`
 	limit := window
 	if forward {
-		query = `SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t
-			ON t.id = f.rowid WHERE f.search_fts MATCH ? ORDER BY f.rowid LIMIT ?`
 		limit = forwardCap
 	}
-	rows, err := s.read(ctx).query(query, match, limit)
+	ids, blobs, err := s.windowTerms(ctx, match, forward, limit)
 	if err != nil {
 		return nil, false, false, wrap(err, "search")
 	}
@@ -538,7 +582,7 @@ func (s *Store) scoreWindow(ctx context.Context, match string, words []string, w
 	cs := make([][3]int, len(toks))
 	freq := make([]float64, len(toks))
 	score := func(data []byte) (float64, bool) {
-		lens, ok := termsReader{data}.counts(toks, cs)
+		lens, ok := termsReader{data}.counts(toks, prefix, cs)
 		if !ok {
 			return 0, false
 		}
@@ -547,27 +591,17 @@ func (s *Store) scoreWindow(ctx context.Context, match string, words []string, w
 		}
 		return bm25Score(rowsN, avgdl, docs, freq, lens[0]+lens[1]+lens[2]), true
 	}
-	for rows.Next() {
-		var p scoredPiece
-		var data sql.RawBytes // read in place: scored before the next row
-		if err := rows.Scan(&p.id, &data); err != nil {
-			rows.Close()
-			return nil, false, false, wrap(err, "search")
-		}
-		if data == nil {
-			pending = append(pending, len(pieces))
-		} else if p.score, ok = score(data); !ok {
-			rows.Close()
+	pieces = make([]scoredPiece, len(ids))
+	for k, id := range ids {
+		pieces[k].id = id
+		if blobs[k] == nil {
+			pending = append(pending, k)
+		} else if pieces[k].score, ok = score(blobs[k]); !ok {
 			return nil, false, false, wrap(errors.New("search_terms: bad data"), "search")
 		}
-		pieces = append(pieces, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, false, false, wrap(err, "search")
 	}
 	if forward && forwardCap >= 0 && len(pieces) == forwardCap {
-		return s.scoreWindow(ctx, match, words, window, false)
+		return s.scoreWindow(ctx, match, phrases, window, false)
 	}
 	if len(pending) > 0 {
 		// Written since the indexer last ran: tokenized here (not stored; the indexer will).
@@ -639,4 +673,249 @@ func piecesJSON(pieces []scoredPiece) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// termsCache keeps search_terms data read by searches in memory (SQLite): a broad search scores a window of
+// thousands of matches, and looking up each one's counts (a B-tree descent per piece) cost as much as FTS5
+// finding them. A piece's data only changes when its text changes or it is deleted (and a deleted id can be
+// given to a new piece); both append the id to search_terms_log (migration 00021), and every search first reads
+// the log entries added since seq, in the same snapshot as the data it reads, and forgets those pieces. Pending
+// pieces (data NULL) are not kept.
+type termsCache struct {
+	mu    sync.Mutex
+	seq   int64 // search_terms_log is applied up to here (when data is not nil)
+	data  map[int64][]byte
+	bytes int
+}
+
+// searchTermsCacheBytes bounds termsCache (tests lower it): about 80,000 pieces of the benchmark's post-mortems.
+var searchTermsCacheBytes = 32 << 20
+
+// searchTermsLogKeep is how many of the newest search_terms_log entries PruneSearchTermsLog keeps: a cache that
+// has not looked at the log for longer than that many changes starts over (tests lower it).
+var searchTermsLogKeep = 10000
+
+// termsEntryBytes is what one cached piece costs besides its data (map entry and slice header, roughly).
+const termsEntryBytes = 64
+
+// sync brings the cache to the log of a snapshot (its entries after the cache's seq, which the caller read up to
+// last; first is the log's oldest entry there): it forgets the changed pieces, or everything when the log no
+// longer holds what it missed. It reports whether the cache now matches that snapshot, and whether it holds
+// anything.
+func (c *termsCache) sync(first, last int64, changed func(after int64) ([]int64, error)) (current, warm bool,
+	err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case searchTermsCacheBytes <= 0:
+		c.data, c.bytes, c.seq = nil, 0, 0
+		return false, false, nil
+	case c.data == nil || (c.seq < last && first > c.seq+1):
+		// New, or the log was pruned past what it missed: start over. (seq only grows: the newest entries are
+		// always kept.)
+		c.data, c.bytes, c.seq = map[int64][]byte{}, 0, last
+		return true, false, nil
+	case c.seq > last:
+		return false, false, nil // another search has seen a newer snapshot
+	case c.seq == last:
+		return true, len(c.data) > 0, nil
+	}
+	ids, err := changed(c.seq)
+	if err != nil {
+		return false, false, err
+	}
+	for _, id := range ids {
+		if d, ok := c.data[id]; ok {
+			c.bytes -= len(d) + termsEntryBytes
+			delete(c.data, id)
+		}
+	}
+	c.seq = last
+	return true, len(c.data) > 0, nil
+}
+
+// get returns the cached data of ids (nil where it is not cached).
+func (c *termsCache) get(ids []int64) [][]byte {
+	out := make([][]byte, len(ids))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, id := range ids {
+		out[k] = c.data[id]
+	}
+	return out
+}
+
+// put keeps the data of ids (nil: pending, not kept) read in the snapshot whose log ends at seq, unless the cache
+// has moved on to a newer one; past searchTermsCacheBytes it forgets arbitrary pieces until a quarter is free.
+func (c *termsCache) put(seq int64, ids []int64, blobs [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data == nil || c.seq != seq || searchTermsCacheBytes <= 0 {
+		return
+	}
+	for k, id := range ids {
+		d := blobs[k]
+		if d == nil {
+			continue
+		}
+		if _, ok := c.data[id]; ok {
+			continue
+		}
+		c.data[id] = d
+		c.bytes += len(d) + termsEntryBytes
+	}
+	if c.bytes > searchTermsCacheBytes {
+		for id, d := range c.data { // map order: arbitrary
+			delete(c.data, id)
+			c.bytes -= len(d) + termsEntryBytes
+			if c.bytes <= searchTermsCacheBytes*3/4 {
+				break
+			}
+		}
+	}
+}
+
+// windowTerms returns the ids of the newest limit matches of match (the oldest, forward; all when limit < 0), in
+// the order read, and each one's search_terms data (nil while pending). Pieces whose data the cache holds are
+// not looked up; the ones that are, are kept.
+func (s *Store) windowTerms(ctx context.Context, match string, forward bool, limit int) ([]int64, [][]byte, error) {
+	order := "DESC"
+	if forward {
+		order = "ASC"
+	}
+	tx, err := s.rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	x := q{s: s, ctx: ctx, db: tx, tx: tx, stmts: s.rstmts}
+	var first, last int64
+	if err := x.row(`SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM search_terms_log`).Scan(&first,
+		&last); err != nil {
+		return nil, nil, err
+	}
+	c := &s.termsCache
+	current, warm, err := c.sync(first, last, func(after int64) ([]int64, error) {
+		return scanIDs(x.query(`SELECT id FROM search_terms_log WHERE seq > ? AND seq <= ?`, after, last))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []int64
+	var blobs [][]byte
+	if warm {
+		if ids, err = scanIDs(x.query(`SELECT rowid FROM search_fts WHERE search_fts MATCH ?
+			ORDER BY rowid `+order+` LIMIT ?`, match, limit)); err != nil {
+			return nil, nil, err
+		}
+		blobs = c.get(ids)
+		var missing []int64
+		for k, b := range blobs {
+			if b == nil {
+				missing = append(missing, ids[k])
+			}
+		}
+		if len(missing) > 0 {
+			read := make(map[int64][]byte, len(missing))
+			present := make(map[int64]bool, len(missing))
+			rows, err := x.query(`SELECT id, data FROM search_terms WHERE id IN (SELECT value FROM json_each(?))`,
+				idsJSON(missing))
+			if err != nil {
+				return nil, nil, err
+			}
+			for rows.Next() {
+				var id int64
+				var d []byte
+				if err := rows.Scan(&id, &d); err != nil {
+					rows.Close()
+					return nil, nil, err
+				}
+				read[id], present[id] = d, true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, nil, err
+			}
+			// As the join below: a match without a search_terms row (none: the triggers write one per piece) is
+			// left out.
+			k := 0
+			for i, id := range ids {
+				if blobs[i] == nil {
+					if !present[id] {
+						continue
+					}
+					blobs[i] = read[id]
+				}
+				ids[k], blobs[k] = id, blobs[i]
+				k++
+			}
+			ids, blobs = ids[:k], blobs[:k]
+		}
+	} else {
+		rows, err := x.query(`SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t ON t.id = f.rowid
+			WHERE f.search_fts MATCH ? ORDER BY f.rowid `+order+` LIMIT ?`, match, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		for rows.Next() {
+			var id int64
+			var d []byte
+			if err := rows.Scan(&id, &d); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			ids, blobs = append(ids, id), append(blobs, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if current {
+		c.put(last, ids, blobs)
+	}
+	return ids, blobs, nil
+}
+
+// scanIDs reads a query's single integer column.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// idsJSON renders ids as a JSON array (read with json_each).
+func idsJSON(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// PruneSearchTermsLog drops all but the newest searchTermsLogKeep entries of search_terms_log (SQLite; the
+// store's indexer calls it).
+func (s *Store) PruneSearchTermsLog(ctx context.Context) error {
+	if s.d.name == dialectPostgres {
+		return nil
+	}
+	return wrap(s.write(ctx, func(t *txn) error {
+		_, err := t.exec(`DELETE FROM search_terms_log WHERE seq <= (SELECT MAX(seq) FROM search_terms_log) - ?`,
+			searchTermsLogKeep)
+		return err
+	}), "prune search terms log")
 }

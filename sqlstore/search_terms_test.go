@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+
 	"fmt"
+	firebreak "github.com/firebreak/firebreak"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -49,9 +51,15 @@ func TestSearchTermsScoreIsBM25(t *testing.T) {
 	}
 	check := func(stage string) {
 		t.Helper()
-		for _, words := range [][]string{{"replica"}, {"replicas"}, {"lag", "primary"}, {"cafe"}, {"naive", "deploy"},
-			{"connection", "pool", "exhausted"}, {"x1"}, {"42", "database"}, {"replica", "replica"}} {
-			match := `"` + strings.Join(words, `" AND "`) + `"`
+		for _, query := range []string{"replica", "replicas", "lag primary", "cafe", "naive deploy",
+			"connection pool exhausted", "x1", "42 database", "replica replica", "replica*", "deploy*", "data* lag",
+			"ex* pool", "deploy* deploy", "naï*", "4*"} {
+			terms := withoutStopWords(firebreak.ParseSearchQuery(query))
+			match, _, _ := ftsMatch(terms)
+			words, simple := scoredPhrases(terms)
+			if !simple {
+				t.Fatalf("%q is not scored by the store", query)
+			}
 			got, more, ok, err := s.sqliteScored(ctx, match, words, -1)
 			if err != nil || !ok || more {
 				t.Fatalf("%s %v: ok %v, more %v, err %v", stage, words, ok, more, err)
@@ -150,6 +158,71 @@ func TestSearchTermsScoreIsBM25(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("stored again")
+
+	// The store keeps the counts it read (termsCache); a piece's edit or deletion makes it forget them, also when
+	// the deleted piece's id goes to a new piece with other words.
+	if len(s.termsCache.data) == 0 {
+		t.Fatal("no counts kept in memory")
+	}
+	edit := func(stage string, ids ...int) {
+		t.Helper()
+		if err := s.write(ctx, func(x *txn) error {
+			for _, id := range ids {
+				if _, err := x.exec(`UPDATE search_docs SET body = ? WHERE id = ?`, text(30), id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		check(stage)
+	}
+	if err := s.write(ctx, func(x *txn) error {
+		_, err := x.exec(`DELETE FROM search_docs WHERE id = 340`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	write(340, 340)
+	check("id reused, pending")
+	if _, err := s.IndexSearchTerms(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	check("id reused, stored")
+	// The log pruned past entries the cache has not seen: it starts over. Piece 9's edit is pruned away.
+	check("before pruning")
+	defer func(old int) { searchTermsLogKeep = old }(searchTermsLogKeep)
+	searchTermsLogKeep = 1
+	if err := s.write(ctx, func(x *txn) error {
+		_, err := x.exec(`UPDATE search_docs SET body = ? WHERE id = 9`, text(30))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IndexSearchTerms(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(ctx, func(x *txn) error {
+		_, err := x.exec(`UPDATE search_docs SET body = ? WHERE id = 10`, text(30))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PruneSearchTermsLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := QueryIntInternal(ctx, s, `SELECT COUNT(*) FROM search_terms_log`); n != 1 {
+		t.Fatalf("%d log entries after pruning to 1", n)
+	}
+	check("log pruned")
+	// A cache over its size forgets pieces.
+	defer func(old int) { searchTermsCacheBytes = old }(searchTermsCacheBytes)
+	searchTermsCacheBytes = 4000
+	edit("small cache", 11, 12)
+	if s.termsCache.bytes > searchTermsCacheBytes {
+		t.Fatalf("cache holds %d bytes, limit %d", s.termsCache.bytes, searchTermsCacheBytes)
+	}
 }
 
 func QueryIntInternal(ctx context.Context, s *Store, query string, args ...any) (int64, error) {

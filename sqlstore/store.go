@@ -69,6 +69,7 @@ type Store struct {
 	rstmts      *stmtCache      // SQLite only: prepared statements of the read pool
 	snip        *sql.DB         // SQLite only: in-memory databases for search snippets (searchSnippets)
 	searchStats searchStats     // SQLite only: what the knowledge-base scoring weighs words with (search_terms.go)
+	termsCache  termsCache      // SQLite only: search_terms data recently read by searches (search_terms.go)
 	bg          *sql.DB         // PostgreSQL only: the pool reserved for Reserved work (paging)
 	hub         hub
 	tokens      tokenCache
