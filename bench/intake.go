@@ -348,6 +348,7 @@ type intakeRunner struct {
 	cfg IntakeOptions
 	run string // unique per Run: dedup keys and groups never collide with an earlier run's
 	seq atomic.Int64
+	raw *rawClients
 	// am are the Alertmanager integrations of the throughput scenarios; pd the PagerDuty ones.
 	am, pd []benchIntegration
 }
@@ -372,7 +373,8 @@ func (r *runner) runIntake(ctx context.Context, api *client.Client) ([]Result, e
 	if !slices.Contains([]string{"critical", "error", "warning", "info"}, o.Severity) {
 		return nil, fmt.Errorf("bench: alert severity %q is not critical, error, warning or info", o.Severity)
 	}
-	ir := &intakeRunner{runner: r, api: api, cfg: o, run: randomHex(4)}
+	ir := &intakeRunner{runner: r, api: api, cfg: o, run: randomHex(4), raw: newRawClients(r.o.RequestTimeout)}
+	defer ir.raw.closeAll()
 	want := func(s string) bool { return r.o.Scenario == ScenarioIntake || r.o.Scenario == s }
 	svc := "bench-intake-" + ir.run
 	if want(ScenarioPagerDuty) || want(ScenarioAlertmanager) || want(ScenarioRedeliver) || want(ScenarioAlertsRSS) {
@@ -435,6 +437,14 @@ func (r *runner) post(ctx context.Context, u string, body []byte, want int) erro
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	return err
+}
+
+// postAs is post for load-generating client w, over its own connection (rawClients) when the URL allows.
+func (ir *intakeRunner) postAs(ctx context.Context, w int, u string, body []byte, want int) error {
+	if ok, err := ir.raw.post(ctx, w, u, body, want); ok {
+		return err
+	}
+	return ir.post(ctx, u, body, want)
 }
 
 // intakeWork is one request (or exchange) of client w; it returns the alerts it delivered and, optionally, the
@@ -544,7 +554,7 @@ func (ir *intakeRunner) pagerDuty(ctx context.Context) (Result, error) {
 	work := func(ctx context.Context, w int) (int, time.Duration, time.Duration, error) {
 		n := int(ir.seq.Add(1))
 		in := ir.pd[n%len(ir.pd)]
-		return 1, 0, 0, ir.post(ctx, in.url, bodies.body(in.key, ir.run, n), http.StatusAccepted)
+		return 1, 0, 0, ir.postAs(ctx, w, in.url, bodies.body(in.key, ir.run, n), http.StatusAccepted)
 	}
 	res := ir.phase(ctx, "pagerduty, 1 event/request", "POST /v2/enqueue (trigger)", ir.o.Clients, work)
 	return res, nil
@@ -559,7 +569,7 @@ func (ir *intakeRunner) alertmanager(ctx context.Context) (Result, error) {
 		if err != nil {
 			return 0, 0, 0, err
 		}
-		return ir.cfg.AlertsPerRequest, 0, 0, ir.post(ctx, in.url, body, http.StatusOK)
+		return ir.cfg.AlertsPerRequest, 0, 0, ir.postAs(ctx, w, in.url, body, http.StatusOK)
 	}
 	res := ir.phase(ctx, fmt.Sprintf("alertmanager, %d new/request", ir.cfg.AlertsPerRequest),
 		"POST /api/v1/intake/alertmanager/{key}", ir.o.Clients, work)
@@ -591,7 +601,7 @@ func (ir *intakeRunner) redeliver(ctx context.Context) (Result, error) {
 	var next atomic.Int64
 	work := func(ctx context.Context, w int) (int, time.Duration, time.Duration, error) {
 		g := groups[int(next.Add(1))%len(groups)]
-		return ir.cfg.AlertsPerRequest, 0, 0, ir.post(ctx, g.url, g.body, http.StatusOK)
+		return ir.cfg.AlertsPerRequest, 0, 0, ir.postAs(ctx, w, g.url, g.body, http.StatusOK)
 	}
 	res := ir.phase(ctx, fmt.Sprintf("redeliver, %d unchanged/req", ir.cfg.AlertsPerRequest),
 		"POST /api/v1/intake/alertmanager/{key} (again)", ir.o.Clients, work)
