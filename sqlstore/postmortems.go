@@ -328,7 +328,7 @@ func postmortemFields(pm *firebreak.Postmortem) []analysis.Field {
 
 // indexPostmortem replaces a post-mortem's rows in the knowledge-base search index (search_docs, kind
 // 'postmortem'): its title and summary, and one row per other text field, in the same transaction as the save.
-// (The indexes over search_docs follow by trigger on SQLite and by expression index on PostgreSQL.)
+// (The indexes over search_docs follow by trigger on SQLite and by its stored search vector on PostgreSQL.)
 func (t *txn) indexPostmortem(pm *firebreak.Postmortem) error {
 	var incidentTitle string
 	if err := t.row(`SELECT title FROM incidents WHERE id = ?`, pm.IncidentID).Scan(&incidentTitle); err != nil {

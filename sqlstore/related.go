@@ -227,8 +227,8 @@ func ftsWords(words []string, op string) string {
 // rareKeywords returns the keywords that occur in at most relatedRareDocs documents, counted for each word with a
 // query that stops at the limit. Counting reads the word's posting list, which for a common word is long on
 // PostgreSQL (the GIN index decodes all of it), so there the planner's statistics rule out the common words first:
-// a word whose lexeme is among the most common elements of the search index (pg_stats of search_docs_tsv, kept by
-// ANALYZE) is not rare.
+// a word whose lexeme is among the most common elements of the search vectors (pg_stats of search_docs.tsv, kept
+// by ANALYZE) is not rare.
 func (x q) rareKeywords(words []string) ([]string, error) {
 	if len(words) == 0 {
 		return nil, nil
@@ -240,12 +240,13 @@ func (x q) rareKeywords(words []string) ([]string, error) {
 			WHERE NOT EXISTS (SELECT 1 FROM pg_stats s,
 				unnest(s.most_common_elems::text::text[]) AS e(elem),
 				unnest(tsvector_to_array(to_tsvector('english'::regconfig, k.kw))) AS l(lexeme)
-				WHERE s.schemaname = current_schema() AND s.tablename = 'search_docs_tsv' AND e.elem = l.lexeme)
+				WHERE s.schemaname = current_schema() AND s.tablename = 'search_docs' AND s.attname = 'tsv' AND
+					e.elem = l.lexeme)
 			ORDER BY n`, words); err != nil {
 			return nil, err
 		}
 		// MATERIALIZED plans the match on its own (the GIN index) and stops reading rows at the LIMIT; without
-		// it, the LIMIT makes the planner scan the table and compute every row's vector until it finds enough.
+		// it, the LIMIT makes the planner scan the table, testing every row's vector until it finds enough.
 		query = `WITH m AS MATERIALIZED (SELECT 1 FROM search_docs d
 			WHERE ` + pgSearchVector + ` @@ to_tsquery('english'::regconfig, ?))
 			SELECT COUNT(*) FROM (SELECT 1 FROM m LIMIT ?) x`
@@ -337,7 +338,7 @@ func (x q) textQuery(sub *relatedSubject, words []string) (map[string]float64, e
 	if x.s.d.name == dialectPostgres {
 		op, inner := " | ", ``
 		arg = strings.Join(words, op)
-		// The matching rows first (GIN index), then ts_rank on them only (it recomputes the vector).
+		// The matching rows first (GIN index), then ts_rank on them only.
 		query = `SELECT m.incident_id, MAX(ts_rank(` + pgSearchVector + `, q.q)) AS best
 			FROM (SELECT to_tsquery('english'::regconfig, ?) AS q) q,
 			(SELECT d.id, d.incident_id FROM (SELECT to_tsquery('english'::regconfig, ?) AS q) q, search_docs d

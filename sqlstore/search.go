@@ -12,16 +12,15 @@ import (
 
 // Knowledge-base search (migration 00008_search.sql). search_docs holds one row per searchable piece of a
 // document, maintained by triggers in the writing transaction; SQLite indexes it with FTS5 (search_fts), PostgreSQL
-// with a GIN expression index (pgSearchVector). A search ranks the matching rows, keeps the best row per
+// with a GIN index on its stored search vector (pgSearchVector). A search ranks the matching rows, keeps the best row per
 // document, pages the documents by rank, and only then computes the snippets of the page's rows (snippets are
 // the expensive part on both databases).
 
 var _ firebreak.SearchService = (*Store)(nil)
 
-// pgSearchVector must stay identical to the expression of the search_docs_tsv index.
-const pgSearchVector = `(setweight(to_tsvector('english'::regconfig, d.title), 'A') || ` +
-	`setweight(to_tsvector('english'::regconfig, d.body), 'B') || ` +
-	`setweight(to_tsvector('english'::regconfig, d.context), 'D'))`
+// pgSearchVector is a search_docs row's search vector on PostgreSQL (alias d): a stored generated column with the
+// GIN index search_docs_tsv (migration 00022; weights title A, body B, context D).
+const pgSearchVector = `d.tsv`
 
 // pgHeadlineOptions: the markers are the domain's highlight markers.
 const pgHeadlineOptions = "StartSel=" + firebreak.HighlightStart + ", StopSel=" + firebreak.HighlightEnd +
@@ -197,9 +196,9 @@ func (s *Store) Search(ctx context.Context, sq firebreak.SearchQuery) (*firebrea
 		if !ok {
 			return empty, nil
 		}
-		// ts_rank's default weights: A 1.0 (title), B 0.4 (body), D 0.1 (context). ts_rank recomputes each row's
-		// vector (the GIN index is on an expression), so only the most recent matching pieces are scored
-		// (searchWindow, as on SQLite): the matches are found through the index and ordered by id first.
+		// ts_rank's default weights: A 1.0 (title), B 0.4 (body), D 0.1 (context). ts_rank reads each row's stored
+		// vector; only the most recent matching pieces are scored (searchWindow, as on SQLite): the matches are
+		// found through the index and ordered by id first.
 		noLimit = nil // LIMIT NULL
 		from = `(SELECT ` + pos + ` AS q) q, (SELECT d.id FROM (SELECT ` + pos + ` AS q) q, search_docs d
 				WHERE ` + pgSearchVector + ` @@ q.q ORDER BY d.id DESC LIMIT ?) w
