@@ -297,6 +297,65 @@ func TestIngestConcurrentSameKey(t *testing.T) {
 	})
 }
 
+// A service's alerts come from all its integrations, newest first, paged exactly like the whole list (the store
+// reads each integration's alerts in order and merges them), filters included; an unknown service has none.
+func TestListAlertsOfService(t *testing.T) {
+	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
+		ctx := context.Background()
+		service(t, s, "checkout", "payments")
+		service(t, s, "search", "discovery")
+		ints := []string{integration(t, s, "checkout", firebreak.IntegrationAlertmanager).ID,
+			integration(t, s, "checkout", firebreak.IntegrationPagerDuty).ID,
+			integration(t, s, "search", firebreak.IntegrationGeneric).ID,
+			integration(t, s, "checkout", firebreak.IntegrationGeneric).ID}
+		for i := range 23 {
+			if i%5 != 0 { // every fifth delivery shares the previous one's time
+				c.Advance(time.Second)
+			}
+			ingest(t, s, ints[(i*7)%len(ints)], trigger(fmt.Sprintf("k%d", i), "x"))
+		}
+		c.Advance(time.Second)
+		ingest(t, s, ints[1], firebreak.AlertEvent{Action: "resolve", DedupKey: "k1", Severity: firebreak.AlertInfo})
+		list := func(f firebreak.AlertFilter) []string {
+			t.Helper()
+			var got []string
+			for pages := 0; ; pages++ {
+				p := must(s.ListAlerts(ctx, f))
+				for _, a := range p.Items {
+					got = append(got, a.Service+"/"+a.DedupKey)
+				}
+				if p.NextCursor == "" {
+					return got
+				}
+				f.Cursor = p.NextCursor
+				if pages > 30 {
+					t.Fatal("endless pages")
+				}
+			}
+		}
+		for _, st := range [][]firebreak.AlertStatus{nil, {firebreak.AlertFiring}, {firebreak.AlertResolved}} {
+			var want []string
+			for _, k := range list(firebreak.AlertFilter{Status: st, Limit: 100}) {
+				if strings.HasPrefix(k, "checkout/") {
+					want = append(want, k)
+				}
+			}
+			if len(want) == 0 {
+				t.Fatalf("status %v: no checkout alerts", st)
+			}
+			for _, limit := range []int{1, 3, 100} {
+				if got := list(firebreak.AlertFilter{Service: "checkout", Status: st, Limit: limit}); strings.Join(got, ",") !=
+					strings.Join(want, ",") {
+					t.Fatalf("status %v, pages of %d:\n%v\nwant\n%v", st, limit, got, want)
+				}
+			}
+		}
+		if got := list(firebreak.AlertFilter{Service: "nosuch"}); len(got) != 0 {
+			t.Fatalf("an unknown service lists %v", got)
+		}
+	})
+}
+
 func TestListAlerts(t *testing.T) {
 	forEachClock(t, func(t *testing.T, s *sqlstore.Store, c *fakeClock) {
 		ctx := context.Background()
