@@ -1578,8 +1578,8 @@ func (s *Store) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fireb
 	default:
 		v.Add("suppressed", "must be maintenance or flapping")
 	}
-	if ref := incident; ref != "" {
-		cond, arg, _, err := incidentRef(ref)
+	if incident != "" {
+		cond, arg, _, err := incidentRef(incident)
 		if err != nil {
 			v.Add("incident", "is not an incident reference")
 		} else {

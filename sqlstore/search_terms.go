@@ -818,22 +818,10 @@ func (s *Store) windowTerms(ctx context.Context, match string, forward bool, lim
 		if len(missing) > 0 {
 			read := make(map[int64][]byte, len(missing))
 			present := make(map[int64]bool, len(missing))
-			rows, err := x.query(`SELECT id, data FROM search_terms WHERE id IN (SELECT value FROM json_each(?))`,
-				idsJSON(missing))
-			if err != nil {
-				return nil, nil, err
-			}
-			for rows.Next() {
-				var id int64
-				var d []byte
-				if err := rows.Scan(&id, &d); err != nil {
-					rows.Close()
-					return nil, nil, err
-				}
+			if err := scanTerms(x.query(`SELECT id, data FROM search_terms
+				WHERE id IN (SELECT value FROM json_each(?))`, idsJSON(missing)))(func(id int64, d []byte) {
 				read[id], present[id] = d, true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			}); err != nil {
 				return nil, nil, err
 			}
 			// As the join below: a match without a search_terms row (none: the triggers write one per piece) is
@@ -852,22 +840,9 @@ func (s *Store) windowTerms(ctx context.Context, match string, forward bool, lim
 			ids, blobs = ids[:k], blobs[:k]
 		}
 	} else {
-		rows, err := x.query(`SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t ON t.id = f.rowid
-			WHERE f.search_fts MATCH ? ORDER BY f.rowid `+order+` LIMIT ?`, match, limit)
-		if err != nil {
-			return nil, nil, err
-		}
-		for rows.Next() {
-			var id int64
-			var d []byte
-			if err := rows.Scan(&id, &d); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			ids, blobs = append(ids, id), append(blobs, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanTerms(x.query(`SELECT f.rowid, t.data FROM search_fts f CROSS JOIN search_terms t
+			ON t.id = f.rowid WHERE f.search_fts MATCH ? ORDER BY f.rowid `+order+` LIMIT ?`, match, limit))(
+			func(id int64, d []byte) { ids, blobs = append(ids, id), append(blobs, d) }); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -875,6 +850,25 @@ func (s *Store) windowTerms(ctx context.Context, match string, forward bool, lim
 		c.put(last, ids, blobs)
 	}
 	return ids, blobs, nil
+}
+
+// scanTerms returns a function that hands each (id, data) row of a query to each, in order.
+func scanTerms(rows *sql.Rows, err error) func(each func(id int64, data []byte)) error {
+	return func(each func(id int64, data []byte)) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var d []byte
+			if err := rows.Scan(&id, &d); err != nil {
+				return err
+			}
+			each(id, d)
+		}
+		return rows.Err()
+	}
 }
 
 // scanIDs reads a query's single integer column.

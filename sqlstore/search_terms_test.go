@@ -13,18 +13,53 @@ import (
 	"time"
 )
 
-// TestSearchTermsScoreIsBM25: the store's scores of word queries are FTS5's bm25() with the same weights, for
-// stored counts and for pieces tokenized on the fly (written or edited since the indexer ran), and the window is
-// the newest matches.
-func TestSearchTermsScoreIsBM25(t *testing.T) {
+// termsStore opens a SQLite store whose searches read the words' statistics afresh on every call, as bm25() does.
+func termsStore(t *testing.T) *Store {
+	t.Helper()
 	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { _ = s.Close() })
+	old := searchStatsTTL
+	searchStatsTTL = 0
+	t.Cleanup(func() { searchStatsTTL = old })
+	return s
+}
+
+// bm25Scores returns FTS5's bm25() of every match of match (with the store's weights, negated: higher is better)
+// and the matches newest first.
+func bm25Scores(t *testing.T, s *Store, match string) (map[int64]float64, []int64) {
+	t.Helper()
+	rows, err := s.read(context.Background()).query(`SELECT rowid, -bm25(search_fts, 10.0, 2.0, 0.5) FROM search_fts
+		WHERE search_fts MATCH ? ORDER BY rowid DESC`, match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := map[int64]float64{}
+	var order []int64
+	for rows.Next() {
+		var id int64
+		var sc float64
+		if err := rows.Scan(&id, &sc); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = sc
+		order = append(order, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return want, order
+}
+
+// TestSearchTermsScoreIsBM25: the store's scores of word queries are FTS5's bm25() with the same weights, for
+// stored counts and for pieces tokenized on the fly (written or edited since the indexer ran), and the window is
+// the newest matches.
+func TestSearchTermsScoreIsBM25(t *testing.T) {
+	s := termsStore(t)
 	ctx := context.Background()
-	defer func(old time.Duration) { searchStatsTTL = old }(searchStatsTTL)
-	searchStatsTTL = 0 // every call reads the statistics afresh, as bm25() does
 	r := rand.New(rand.NewPCG(3, 5))
 	vocab := strings.Fields("replica replicas lagging lag primary failover database databases connection pool " +
 		"exhausted Café naïve deploy deployment deployed the of ÉCOLE x1 42")
@@ -65,23 +100,7 @@ func TestSearchTermsScoreIsBM25(t *testing.T) {
 			if err != nil || !ok || more {
 				t.Fatalf("%s %v: ok %v, more %v, err %v", stage, words, ok, more, err)
 			}
-			want := map[int64]float64{}
-			rows, err := s.read(ctx).query(`SELECT rowid, -bm25(search_fts, 10.0, 2.0, 0.5) FROM search_fts
-				WHERE search_fts MATCH ? ORDER BY rowid DESC`, match)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var order []int64
-			for rows.Next() {
-				var id int64
-				var sc float64
-				if err := rows.Scan(&id, &sc); err != nil {
-					t.Fatal(err)
-				}
-				want[id] = sc
-				order = append(order, id)
-			}
-			rows.Close()
+			want, order := bm25Scores(t, s, match)
 			if len(got) != len(want) || len(got) == 0 {
 				t.Fatalf("%s %v: %d pieces scored, bm25() has %d", stage, words, len(got), len(want))
 			}
@@ -236,14 +255,8 @@ func QueryIntInternal(ctx context.Context, s *Store, query string, args ...any) 
 // bm25()'s again (a search that filled the cache from an older snapshot after a newer one had forgotten a piece
 // would leave that piece's old counts behind).
 func TestSearchTermsCacheConcurrentEdits(t *testing.T) {
-	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := termsStore(t)
 	ctx := context.Background()
-	defer func(old time.Duration) { searchStatsTTL = old }(searchStatsTTL)
-	searchStatsTTL = 0
 	words := strings.Fields("replica lag primary failover database pool exhausted deploy")
 	text := func(r *rand.Rand, n int) string {
 		w := make([]string, n)
@@ -322,21 +335,7 @@ func TestSearchTermsCacheConcurrentEdits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int64]float64{}
-	rows, err := s.read(ctx).query(`SELECT rowid, -bm25(search_fts, 10.0, 2.0, 0.5) FROM search_fts
-		WHERE search_fts MATCH ?`, match)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id int64
-		var sc float64
-		if err := rows.Scan(&id, &sc); err != nil {
-			t.Fatal(err)
-		}
-		want[id] = sc
-	}
-	rows.Close()
+	want, _ := bm25Scores(t, s, match)
 	if len(got) != len(want) || len(got) == 0 {
 		t.Fatalf("%d pieces scored, bm25() has %d", len(got), len(want))
 	}
