@@ -828,7 +828,7 @@ func (t *txn) ingestParts(ic *ingestCtx, parts []*ingestPart) error {
 				return err
 			}
 		}
-		lost, err := t.insertAlerts(parts)
+		lost, err := t.insertAlerts(ic, parts)
 		if err != nil {
 			return err
 		}
@@ -1414,11 +1414,15 @@ func (t *txn) updateAlert(st *alertState) error {
 // so that n rows take at most log2(n)+1 statements (one prepared statement per size).
 var insertSizes = []int{64, 32, 16, 8, 4, 2, 1}
 
-const alertInsertCols = 22
+const alertInsertCols = 23
 
 // insertAlerts inserts the new alerts of parts (their inserts) and returns, per part, the keys that another
 // transaction inserted first (nothing was written for those).
-func (t *txn) insertAlerts(parts []*ingestPart) (map[*ingestPart][]string, error) {
+func (t *txn) insertAlerts(ic *ingestCtx, parts []*ingestPart) (map[*ingestPart][]string, error) {
+	serviceID, err := ic.service()
+	if err != nil {
+		return nil, err
+	}
 	type newAlert struct {
 		p  *ingestPart
 		st *alertState
@@ -1451,7 +1455,7 @@ func (t *txn) insertAlerts(parts []*ingestPart) (map[*ingestPart][]string, error
 		args := make([]any, 0, n*alertInsertCols)
 		for _, r := range chunk {
 			st := r.st
-			args = append(args, st.id, r.p.g.ID, st.key, string(st.status), st.p.summary, st.p.severity, st.p.source,
+			args = append(args, st.id, r.p.g.ID, serviceID, st.key, string(st.status), st.p.summary, st.p.severity, st.p.source,
 				st.p.labels, st.p.annotations, st.p.details, st.p.links, d.ts(st.firstSeen), d.ts(st.lastSeen),
 				d.nts(st.resolvedAt), st.occurrences, encodeTransitions(st.flap.Transitions), d.nts(st.flap.Since),
 				d.nts(st.flappedAt), string(st.suppressed), nullString(st.windowID), st.maintSupp,
@@ -1499,7 +1503,7 @@ func alertInsertSQL(n int) string {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO alerts (id, integration_id, dedup_key, status, summary, severity, source, labels,
+	b.WriteString(`INSERT INTO alerts (id, integration_id, service_id, dedup_key, status, summary, severity, source, labels,
 		annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences, transitions,
 		flapping_since, flapped_at, suppressed, maintenance_window_id, maintenance_suppressions, incident_id) VALUES `)
 	row := "(" + placeholders(alertInsertCols) + ")"
@@ -1604,25 +1608,23 @@ func (s *Store) ListAlerts(ctx context.Context, f firebreak.AlertFilter) (*fireb
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	// The page is merged from ranges that each come in order from an index and stop after a page: per integration
-	// of the service (alerts_integration_seen), otherwise per status (alerts_status). A service's alerts filtered
-	// through a join were all read and sorted for every page, which for a busy service was most of the server's
-	// work; a service has few integrations, and there are three statuses. An incident's alerts are read through
-	// alerts_incident and sorted (one branch).
+	// The page is merged from ranges that each come in order from an index and stop after a page: a service's
+	// alerts are one range (alerts_service_seen), the unfiltered list one range per status (alerts_status; there
+	// are three). An incident's alerts are read through alerts_incident and sorted (one branch).
 	var branch string
 	var keys []any
 	if svc == "" && incident != "" {
 		branch, keys = `1 = ?`, []any{1}
 	} else if svc != "" {
-		ids, err := s.read(ctx).column("list alerts", `SELECT g.id FROM integrations g
-			JOIN services sv ON sv.id = g.service_id WHERE sv.slug = ? ORDER BY g.id`, svc)
-		if err != nil {
-			return nil, err
-		}
-		if len(ids) == 0 {
+		var id string
+		err := s.read(ctx).row(`SELECT id FROM services WHERE slug = ?`, svc).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
 			return &firebreak.Page[firebreak.Alert]{Items: []firebreak.Alert{}}, nil
 		}
-		branch, keys = `a.integration_id = ?`, anys(ids)
+		if err != nil {
+			return nil, wrap(err, "list alerts")
+		}
+		branch, keys = `a.service_id = ?`, []any{id}
 	} else {
 		if len(statuses) == 0 {
 			statuses = []firebreak.AlertStatus{firebreak.AlertFiring, firebreak.AlertAcknowledged,

@@ -333,23 +333,32 @@ func TestListAlertsOfService(t *testing.T) {
 				}
 			}
 		}
-		for _, st := range [][]firebreak.AlertStatus{nil, {firebreak.AlertFiring}, {firebreak.AlertResolved}} {
-			var want []string
-			for _, k := range list(firebreak.AlertFilter{Status: st, Limit: 100}) {
-				if strings.HasPrefix(k, "checkout/") {
-					want = append(want, k)
+		check := func(when string) {
+			t.Helper()
+			for _, st := range [][]firebreak.AlertStatus{nil, {firebreak.AlertFiring}, {firebreak.AlertResolved}} {
+				var want []string
+				for _, k := range list(firebreak.AlertFilter{Status: st, Limit: 100}) {
+					if strings.HasPrefix(k, "checkout/") {
+						want = append(want, k)
+					}
 				}
-			}
-			if len(want) == 0 {
-				t.Fatalf("status %v: no checkout alerts", st)
-			}
-			for _, limit := range []int{1, 3, 100} {
-				if got := list(firebreak.AlertFilter{Service: "checkout", Status: st, Limit: limit}); strings.Join(got, ",") !=
-					strings.Join(want, ",") {
-					t.Fatalf("status %v, pages of %d:\n%v\nwant\n%v", st, limit, got, want)
+				if len(want) == 0 {
+					t.Fatalf("%s, status %v: no checkout alerts", when, st)
+				}
+				for _, limit := range []int{1, 3, 100} {
+					if got := list(firebreak.AlertFilter{Service: "checkout", Status: st, Limit: limit}); strings.Join(got, ",") !=
+						strings.Join(want, ",") {
+						t.Fatalf("%s, status %v, pages of %d:\n%v\nwant\n%v", when, st, limit, got, want)
+					}
 				}
 			}
 		}
+		check("new alerts")
+		// Alerts stored before migration 00024 get their service from their integration.
+		if err := sqlstore.Remigrate(ctx, s, 23); err != nil {
+			t.Fatal(err)
+		}
+		check("after the upgrade to 00024")
 		if got := list(firebreak.AlertFilter{Service: "nosuch"}); len(got) != 0 {
 			t.Fatalf("an unknown service lists %v", got)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	firebreak "github.com/firebreak/firebreak"
+	"github.com/pressly/goose/v3"
 )
 
 // Test hooks into the store's internals, for the external test package.
@@ -152,4 +153,18 @@ func HoldMainPool(ctx context.Context, s *Store) (release func(), err error) {
 		conns = append(conns, c)
 	}
 	return release, nil
+}
+
+// Remigrate takes the schema down to version and up again, as an upgrade from that version would find it (the
+// data that survives the down migrations stays).
+func Remigrate(ctx context.Context, s *Store, version int64) error {
+	p, err := goose.NewProvider(s.d.gooseDialect(), s.db, s.migrationsFS())
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version); err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
 }

@@ -32,12 +32,12 @@ type noiseScope struct {
 	serviceID    string
 }
 
-// where is the condition (on alerts a joined to integrations g) and its arguments.
+// where is the condition (on alerts a) and its arguments.
 func (n *noiseScope) where() (string, []any) {
 	cond := `a.last_seen_at >= ? AND a.first_seen_at <= ?`
 	args := []any{n.s.d.ts(n.since), n.s.d.ts(n.until)}
 	if n.serviceID != "" {
-		cond += ` AND g.service_id = ?`
+		cond += ` AND a.service_id = ?`
 		args = append(args, n.serviceID)
 	}
 	return cond, args
@@ -93,7 +93,7 @@ func (n *noiseScope) totals(r *firebreak.NoiseReport) error {
 		CAST(COALESCE(SUM(CASE WHEN a.flapped_at >= ? OR a.flapping_since IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT),
 		CAST(COALESCE(SUM(CASE WHEN a.maintenance_suppressions > 0 THEN 1 ELSE 0 END), 0) AS BIGINT),
 		CAST(COALESCE(SUM(a.maintenance_suppressions), 0) AS BIGINT)
-		FROM alerts a JOIN integrations g ON g.id = a.integration_id WHERE `+cond,
+		FROM alerts a WHERE `+cond,
 		append([]any{n.s.d.ts(n.since)}, args...)...).Scan(&t.Alerts, &t.Occurrences, &t.AlertsWithIncident,
 		&t.OccurrencesWithoutIncident, &t.FlappingAlerts, &t.MaintenanceAlerts, &t.MaintenanceFirings)
 	if err != nil {
@@ -113,11 +113,11 @@ func (n *noiseScope) totals(r *firebreak.NoiseReport) error {
 // service, when one is set).
 func (n *noiseScope) perIncident(r *firebreak.NoiseReport) error {
 	inner := `SELECT a.incident_id AS incident_id, COUNT(*) AS n, SUM(a.occurrences) AS occ FROM alerts a
-		JOIN integrations g ON g.id = a.integration_id JOIN incidents i ON i.id = a.incident_id
+		JOIN incidents i ON i.id = a.incident_id
 		WHERE i.created_at >= ? AND i.created_at <= ?`
 	args := []any{n.s.d.ts(n.since), n.s.d.ts(n.until)}
 	if n.serviceID != "" {
-		inner += ` AND g.service_id = ?`
+		inner += ` AND a.service_id = ?`
 		args = append(args, n.serviceID)
 	}
 	inner += ` GROUP BY a.incident_id`
