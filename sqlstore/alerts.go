@@ -1359,21 +1359,20 @@ func alertBatchUpdateSQL(n int) string {
 	return q
 }
 
-// lookupAlertsPG is lookupAlerts on PostgreSQL: the keys travel as one text[] joined by unnest, so that the plan
-// probes the (integration_id, dedup_key) index per key whatever the table's statistics say. (With an IN list of
-// 500 parameters, a generic plan on a table not yet analyzed scans all of the integration's alerts and compares
-// each with the 500 keys: 5,000 known alerts took seconds to look up.)
+// lookupAlertsPG is lookupAlerts on PostgreSQL: the keys travel as one text[], and each is looked up by a LATERAL
+// subquery that OFFSET 0 keeps from being merged into the join, so that the plan probes the (integration_id,
+// dedup_key) index once per key, in the keys' (sorted) order, whatever the table's statistics say. A plain join or
+// an IN list, planned while the table was empty (a new database: plans are cached per connection until the table
+// is analyzed), scans all of the integration's alerts for every lookup: 5,000 known alerts took seconds to look
+// up, and PagerDuty intake on a new database spent most of PostgreSQL's CPU there.
 func (t *txn) lookupAlertsPG(integrationID string, sorted []string, lockSQL string,
 	known map[string]*alertState) error {
-	if lockSQL != "" {
-		lockSQL = t.s.d.lockOf("a")
-	}
 	for len(sorted) > 0 {
 		chunk := sorted[:min(len(sorted), alertLookupChunkPG)]
 		sorted = sorted[len(chunk):]
 		rows, err := t.query(`SELECT `+alertStateCols+` FROM unnest(?::text[]) AS k (key)
-			JOIN alerts a ON a.integration_id = ? AND a.dedup_key = k.key ORDER BY a.dedup_key`+lockSQL,
-			chunk, integrationID)
+			CROSS JOIN LATERAL (SELECT * FROM alerts x WHERE x.integration_id = ? AND x.dedup_key = k.key
+			OFFSET 0`+lockSQL+`) a`, chunk, integrationID)
 		if err != nil {
 			return wrap(err, "look up alerts")
 		}

@@ -207,6 +207,71 @@ func TestCloseDrains(t *testing.T) {
 	}
 }
 
+// TestCloseDrainsIngest closes the store while 32 goroutines deliver alerts, which merge (SQLite: in the writer's
+// batches; PostgreSQL: in the batches of concurrent deliveries): every delivery is answered, and every answered
+// one is stored.
+func TestCloseDrainsIngest(t *testing.T) {
+	for _, d := range sqltest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			defer recoverMust(t)
+			ctx := context.Background()
+			o := sqltest.Options(t, d)
+			s := openStore(t, o)
+			service(t, s, "api", "payments")
+			g := integration(t, s, "api", firebreak.IntegrationPagerDuty)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var acked []string
+			for w := range 32 {
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						key := fmt.Sprintf("w%d-%d", w, i)
+						if _, err := s.IngestAlerts(ctx, g.ID, []firebreak.AlertEvent{trigger(key, "disk full")}); err != nil {
+							if !errors.Is(err, sqlstore.ErrClosed) && !strings.Contains(err.Error(), "closed") {
+								t.Errorf("delivery during close: %v", err)
+							}
+							return
+						}
+						mu.Lock()
+						acked = append(acked, key)
+						mu.Unlock()
+					}
+				})
+			}
+			time.Sleep(300 * time.Millisecond)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("deliveries still blocked after Close")
+			}
+			if len(acked) < 32 {
+				t.Fatalf("only %d deliveries answered before Close", len(acked))
+			}
+			s = openStore(t, o)
+			stored := map[string]bool{}
+			for cursor := ""; ; {
+				p := must(s.ListAlerts(ctx, firebreak.AlertFilter{Limit: firebreak.MaxLimit, Cursor: cursor}))
+				for _, a := range p.Items {
+					stored[a.DedupKey] = true
+				}
+				if cursor = p.NextCursor; cursor == "" {
+					break
+				}
+			}
+			for _, k := range acked {
+				if !stored[k] {
+					t.Fatalf("delivery %s was answered but is not stored (%d answered, %d stored)", k, len(acked), len(stored))
+				}
+			}
+		})
+	}
+}
+
 // TestWriterBatches checks the group commit: concurrent writes share transactions, and a write that fails
 // halfway through is rolled back to its savepoint without touching the others in its batch.
 func TestWriterBatches(t *testing.T) {

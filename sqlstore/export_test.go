@@ -65,10 +65,10 @@ func WriterPragma(ctx context.Context, s *Store, name string) (string, error) {
 	return v, err
 }
 
-// WriterMerged returns how many SQLite writes ran merged with others.
+// WriterMerged returns how many writes ran merged with others (SQLite: by the writer; PostgreSQL: in a batch).
 func WriterMerged(s *Store) int64 {
 	if s.writer == nil {
-		return 0
+		return s.pgBatch.merged.Load()
 	}
 	return s.writer.merged.Load()
 }
@@ -86,6 +86,30 @@ func HoldWriter(ctx context.Context, s *Store, release <-chan struct{}) (queued 
 	}()
 	<-held
 	return func() int { return len(s.writer.queue) }
+}
+
+// HoldMerging blocks the merging writes of key until release is closed, and returns once they are blocked: on
+// SQLite it holds the writer, on PostgreSQL it runs a batch of key that waits. queued reports how many writes
+// wait behind it.
+func HoldMerging(ctx context.Context, s *Store, key string, release <-chan struct{}) (queued func() int) {
+	if s.writer != nil {
+		return HoldWriter(ctx, s, release)
+	}
+	held := make(chan struct{})
+	wait := func(*txn) error {
+		close(held)
+		<-release
+		return nil
+	}
+	go func() {
+		_ = s.pgBatch.do(ctx, s, key, nil, wait, func(t *txn, _ []any) error { return wait(t) })
+	}()
+	<-held
+	return func() int {
+		s.pgBatch.mu.Lock()
+		defer s.pgBatch.mu.Unlock()
+		return len(s.pgBatch.queues[key].pending)
+	}
 }
 
 // MergedInsert inserts value into table (one column v) through writeMerged: alone, or merged with the other

@@ -34,11 +34,13 @@ type noiseScope struct {
 
 // where is the condition (on alerts a) and its arguments.
 func (n *noiseScope) where() (string, []any) {
-	cond := `a.last_seen_at >= ? AND a.first_seen_at <= ?`
+	// The period is read as a range of last_seen_at: of the service's index (alerts_service_seen), or of each
+	// status's range of alerts_status (every alert has one of the three; naming them lets the index be used).
+	cond := `a.status IN ('firing', 'acknowledged', 'resolved') AND a.last_seen_at >= ? AND a.first_seen_at <= ?`
 	args := []any{n.s.d.ts(n.since), n.s.d.ts(n.until)}
 	if n.serviceID != "" {
-		cond += ` AND a.service_id = ?`
-		args = append(args, n.serviceID)
+		cond = `a.service_id = ? AND a.last_seen_at >= ? AND a.first_seen_at <= ?`
+		args = append([]any{n.serviceID}, args...)
 	}
 	return cond, args
 }

@@ -66,6 +66,7 @@ type Store struct {
 	url         string
 	goose       *goose.Provider // migration status, on rdb
 	writer      *writer         // SQLite only
+	pgBatch     pgBatcher       // PostgreSQL only: group commit of merging writes (pgbatch.go)
 	rstmts      *stmtCache      // SQLite only: prepared statements of the read pool
 	snip        *sql.DB         // SQLite only: in-memory databases for search snippets (searchSnippets)
 	searchStats searchStats     // SQLite only: what the knowledge-base scoring weighs words with (search_terms.go)
@@ -274,6 +275,7 @@ func (s *Store) Close() error {
 			s.writer.close()
 			s.writer.stmts.close()
 		}
+		s.pgBatch.close() // PostgreSQL: lets the batches in flight commit and answer
 		if s.rstmts != nil {
 			s.rstmts.close()
 		}
@@ -431,6 +433,12 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	return s.writePG(ctx, fn)
+}
+
+// writePG runs fn in a PostgreSQL transaction, again (up to 5 times, after a growing pause) when it fails with a
+// serialization failure or a deadlock, then runs its after-commit hooks.
+func (s *Store) writePG(ctx context.Context, fn func(t *txn) error) error {
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
 		after, err := s.writeOnce(ctx, fn)
@@ -453,13 +461,14 @@ func (s *Store) write(ctx context.Context, fn func(t *txn) error) error {
 	}
 }
 
-// writeMerged is write for a job the SQLite writer may merge with other queued jobs of the same key: merge then
-// runs once for all of them (their data in queue order) instead of fn for each. If merge fails, every job runs
-// its own fn. On PostgreSQL it is write(fn).
+// writeMerged is write for a job that may merge with other queued jobs of the same key: merge then runs once for
+// all of them (their data in queue order) instead of fn for each. If merge fails, every job runs its own fn. On
+// SQLite the writer merges the jobs of its batch; on PostgreSQL the jobs that queue while a batch of their key
+// runs are the next batch (pgbatch.go).
 func (s *Store) writeMerged(ctx context.Context, key string, data any, fn func(t *txn) error,
 	merge func(t *txn, data []any) error) error {
 	if s.writer == nil {
-		return s.write(ctx, fn)
+		return s.pgBatch.do(ctx, s, key, data, fn, merge)
 	}
 	txnOf := func(tx *sql.Tx, wctx context.Context) *txn {
 		return &txn{q: q{s: s, ctx: wctx, db: tx, tx: tx, stmts: s.writer.stmts}}

@@ -10,16 +10,15 @@ import (
 
 	firebreak "github.com/firebreak/firebreak"
 	"github.com/firebreak/firebreak/sqlstore"
-	"github.com/firebreak/firebreak/sqlstore/sqltest"
 )
 
-// queueBehind holds the SQLite writer, starts n writes, waits until all of them are queued behind the held one,
-// then releases it, so that the writer takes them as one batch; it returns each write's error.
-func queueBehind(t *testing.T, s *sqlstore.Store, n int, write func(i int) error) []error {
+// queueBehind holds the merging writes of key (SQLite: the writer), starts n writes, waits until all of them are
+// queued behind the held one, then releases it, so that they run as one batch; it returns each write's error.
+func queueBehind(t *testing.T, s *sqlstore.Store, key string, n int, write func(i int) error) []error {
 	t.Helper()
 	ctx := context.Background()
 	release := make(chan struct{})
-	queued := sqlstore.HoldWriter(ctx, s, release)
+	queued := sqlstore.HoldMerging(ctx, s, key, release)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -40,7 +39,10 @@ func queueBehind(t *testing.T, s *sqlstore.Store, n int, write func(i int) error
 // Writes queued together run as one merged write; when the merged write fails, each runs alone and every one
 // still lands exactly once.
 func TestWriterMergesQueuedWrites(t *testing.T) {
-	s := sqltest.Open(t, "sqlite")
+	forEach(t, testWriterMergesQueuedWrites)
+}
+
+func testWriterMergesQueuedWrites(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()
 	if err := sqlstore.WriteFunc(ctx, s, func(exec func(string, ...any) error) error {
 		return exec(`CREATE TABLE merge_test (v INTEGER NOT NULL UNIQUE)`)
@@ -56,7 +58,7 @@ func TestWriterMergesQueuedWrites(t *testing.T) {
 	}
 	for _, failMerge := range []bool{false, true} {
 		before, merged0 := count(), sqlstore.WriterMerged(s)
-		errs := queueBehind(t, s, 20, func(i int) error {
+		errs := queueBehind(t, s, "test-insert", 20, func(i int) error {
 			return sqlstore.MergedInsert(ctx, s, "merge_test", before+i, failMerge)
 		})
 		for i, err := range errs {
@@ -77,7 +79,7 @@ func TestWriterMergesQueuedWrites(t *testing.T) {
 	}
 	// A write that fails on its own (a duplicate) fails alone: the others of its batch land.
 	before := count()
-	errs := queueBehind(t, s, 10, func(i int) error {
+	errs := queueBehind(t, s, "test-insert", 10, func(i int) error {
 		v := before + 100 + i
 		if i == 3 {
 			v = 0 // taken
@@ -98,14 +100,17 @@ func TestWriterMergesQueuedWrites(t *testing.T) {
 // another: each answer holds its own events' alerts, a key sent by several deliveries is one alert, and the
 // storm opens one incident.
 func TestMergedAlertDeliveries(t *testing.T) {
-	s := sqltest.Open(t, "sqlite")
+	forEach(t, testMergedAlertDeliveries)
+}
+
+func testMergedAlertDeliveries(t *testing.T, s *sqlstore.Store) {
 	ctx := context.Background()
 	service(t, s, "api", "payments")
 	am := integration(t, s, "api", firebreak.IntegrationAlertmanager)
 	pd := integration(t, s, "api", firebreak.IntegrationPagerDuty)
 	merged0 := sqlstore.WriterMerged(s)
 	answers := make([][]firebreak.Alert, 24)
-	errs := queueBehind(t, s, 24, func(i int) error {
+	errs := queueBehind(t, s, "ingest-alerts", 24, func(i int) error {
 		g := am
 		if i%2 == 1 {
 			g = pd
