@@ -127,9 +127,10 @@ type pagedKey struct {
 // each policy's paging ended (the latest ending per policy, latest first).
 func (x q) escalationHistory(incidentID string) (map[pagedKey]firebreak.TimelineEvent, []firebreak.EscalationEnd,
 	error) {
-	rows, err := x.query(`SELECT `+eventCols+` FROM timeline_events WHERE incident_id = ? AND kind IN (?, ?, ?)
-		ORDER BY id`, incidentID, string(firebreak.EventEscalationPaged), string(firebreak.EventEscalationStopped),
-		string(firebreak.EventEscalationExhausted))
+	// Literal kinds, as in lastStatusChange: bound ones would have SQLite prepare the statement again every time.
+	rows, err := x.query(`SELECT `+eventCols+` FROM timeline_events WHERE incident_id = ? AND kind IN ('`+
+		string(firebreak.EventEscalationPaged)+`', '`+string(firebreak.EventEscalationStopped)+`', '`+
+		string(firebreak.EventEscalationExhausted)+`') ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, nil, wrap(err, "load escalation events")
 	}
