@@ -11,7 +11,8 @@ import (
 )
 
 // Knowledge-base search (migration 00008_search.sql). search_docs holds one row per searchable piece of a
-// document, maintained by triggers in the writing transaction; SQLite indexes it with FTS5 (search_fts), PostgreSQL
+// document, maintained by triggers in the writing transaction; SQLite indexes it with FTS5 (search_fts, at commit:
+// flushSearchIndex), PostgreSQL
 // with a GIN index on its stored search vector (pgSearchVector). A search ranks the matching rows, keeps the best row per
 // document, pages the documents by rank, and only then computes the snippets of the page's rows (snippets are
 // the expensive part on both databases).
@@ -597,4 +598,38 @@ func (s *Store) searchRunbooks(ctx context.Context, found []searchRow) (map[stri
 			Services: []string{slug}}
 	}
 	return out, wrap(rows.Err(), "search runbooks")
+}
+
+// The SQLite full-text index takes the pieces noted in search_fts_pending once per transaction, just before it
+// commits (migration 00025: FTS5 writes a segment at every savepoint, so indexing piece by piece wrote one
+// segment per piece).
+const (
+	searchPendingSQL = `SELECT EXISTS (SELECT 1 FROM search_fts_pending)`
+	searchFlushSQL   = `INSERT INTO search_fts (rowid, title, body, context)
+		SELECT d.id, d.title, d.body, d.context FROM search_fts_pending p JOIN search_docs d ON d.id = p.id`
+	searchClearSQL = `DELETE FROM search_fts_pending`
+)
+
+// flushSearchIndex indexes the pending pieces in tx (SQLite). exec runs a statement in tx.
+func flushSearchIndex(exec func(query string) (sql.Result, error), query func(query string) *sql.Row) error {
+	var pending bool
+	if err := query(searchPendingSQL).Scan(&pending); err != nil {
+		return wrap(err, "index search pieces")
+	}
+	if !pending {
+		return nil
+	}
+	if _, err := exec(searchFlushSQL); err != nil {
+		return wrap(err, "index search pieces")
+	}
+	_, err := exec(searchClearSQL)
+	return wrap(err, "index search pieces")
+}
+
+// FlushSearchIndex indexes the search pieces written in tx that are not yet in SQLite's full-text index. The
+// store's writer does it before every commit; anything else that writes search_docs (sqltest's bulk loader) must
+// call it before committing.
+func FlushSearchIndex(ctx context.Context, tx *sql.Tx) error {
+	return flushSearchIndex(func(q string) (sql.Result, error) { return tx.ExecContext(ctx, q) },
+		func(q string) *sql.Row { return tx.QueryRowContext(ctx, q) })
 }

@@ -220,6 +220,10 @@ func (w *writer) run(batch []*writeJob) {
 			live[0].done <- err
 			return
 		}
+		if err := w.beforeCommit(tx); err != nil {
+			abort(tx, err)
+			return
+		}
 		if err := tx.Commit(); err != nil {
 			abort(nil, fmt.Errorf("commit: %w", err))
 			return
@@ -317,6 +321,10 @@ func (w *writer) run(batch []*writeJob) {
 		}
 		errs[i], after[i] = err, a
 	}
+	if err := w.beforeCommit(tx); err != nil {
+		abort(tx, err)
+		return
+	}
 	if err := tx.Commit(); err != nil {
 		abort(nil, fmt.Errorf("commit: %w", err))
 		return
@@ -351,6 +359,18 @@ func leadGroup(jobs []*writeJob) []int {
 		}
 	}
 	return best
+}
+
+// beforeCommit brings what the transaction defers to its commit up to date: the full-text index takes the
+// search pieces the batch wrote (flushSearchIndex).
+func (w *writer) beforeCommit(tx *sql.Tx) error {
+	return flushSearchIndex(func(q string) (sql.Result, error) { return w.exec(tx, q) },
+		func(q string) *sql.Row {
+			if st := w.stmts.get(w.ctx, q); st != nil {
+				return tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx)
+			}
+			return tx.QueryRowContext(w.ctx, q)
+		})
 }
 
 func (w *writer) exec(tx *sql.Tx, query string) (sql.Result, error) {

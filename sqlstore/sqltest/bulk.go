@@ -129,6 +129,11 @@ func (b *Bulk) insert(table string, cols []string, rows [][]any, suffix string) 
 // autovacuum does; a freshly bulk-loaded GIN index answers every query by scanning its pending list).
 func (b *Bulk) Commit() {
 	b.t.Helper()
+	if !b.pg {
+		if err := sqlstore.FlushSearchIndex(b.ctx, b.tx); err != nil {
+			b.t.Fatalf("sqltest: bulk: %v", err)
+		}
+	}
 	if err := b.tx.Commit(); err != nil {
 		b.t.Fatalf("sqltest: bulk: commit: %v", err)
 	}
