@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	firebreak "github.com/firebreak/firebreak"
 	"github.com/firebreak/firebreak/sqlstore"
+	"github.com/firebreak/firebreak/sqlstore/sqltest"
 )
 
 // queueBehind holds the merging writes of key (SQLite: the writer), starts n writes, waits until all of them are
@@ -185,6 +187,61 @@ func TestIngestKeyInsertedInBetween(t *testing.T) {
 		all := must(s.ListAlerts(ctx, firebreak.AlertFilter{})).Items
 		if len(all) != 2 {
 			t.Fatalf("%d alerts, want k and new", len(all))
+		}
+	})
+}
+
+// Replicas on one PostgreSQL database each batch the deliveries they receive; their batches join the same
+// incident and share alerts. Every delivery succeeds (deadlocks between the replicas' batches are retried), a key
+// sent by many deliveries of many replicas is one alert that fired once, and the storm is one incident.
+func TestIngestReplicas(t *testing.T) {
+	if !slices.Contains(sqltest.Dialects(t), "postgres") {
+		t.Skip("replicas share a PostgreSQL database, and FIREBREAK_TEST_POSTGRES_URL is not set")
+	}
+	t.Run("postgres", func(t *testing.T) {
+		defer recoverMust(t)
+		ctx := context.Background()
+		o := sqltest.Options(t, "postgres")
+		first := openStore(t, o)
+		service(t, first, "api", "payments")
+		ints := []string{integration(t, first, "api", firebreak.IntegrationAlertmanager).ID,
+			integration(t, first, "api", firebreak.IntegrationPagerDuty).ID}
+		replicas := []*sqlstore.Store{first, openStore(t, o), openStore(t, o)}
+		const workers, deliveries = 8, 10
+		var wg sync.WaitGroup
+		for r, s := range replicas {
+			for w := range workers {
+				wg.Go(func() {
+					for i := range deliveries {
+						evs := []firebreak.AlertEvent{trigger(fmt.Sprintf("r%d-w%d-%d", r, w, i), "disk filling"),
+							trigger("shared", "shared alert")}
+						if _, err := s.IngestAlerts(ctx, ints[(w+i)%2], evs); err != nil {
+							t.Errorf("replica %d, worker %d, delivery %d: %v", r, w, i, err)
+							return
+						}
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+		all := must(first.ListAlerts(ctx, firebreak.AlertFilter{Limit: firebreak.MaxLimit})).Items
+		if want := len(replicas)*workers*deliveries + 2; len(all) != want {
+			t.Fatalf("%d alerts stored, want %d", len(all), want)
+		}
+		incident := all[0].IncidentID
+		for _, a := range all {
+			if a.IncidentID == "" || a.IncidentID != incident {
+				t.Fatalf("alert %s in incident %q, want %q", a.DedupKey, a.IncidentID, incident)
+			}
+			if a.DedupKey == "shared" && (a.Status != firebreak.AlertFiring || a.Occurrences != 1) {
+				t.Fatalf("shared alert of %s is %s with %d occurrences", a.IntegrationID, a.Status, a.Occurrences)
+			}
+		}
+		if incs := openIncidents(t, first); len(incs) != 1 {
+			t.Fatalf("%d incidents opened by one storm on %d replicas", len(incs), len(replicas))
 		}
 	})
 }
