@@ -1454,8 +1454,8 @@ func (t *txn) insertAlerts(ic *ingestCtx, parts []*ingestPart) (map[*ingestPart]
 		args := make([]any, 0, n*alertInsertCols)
 		for _, r := range chunk {
 			st := r.st
-			args = append(args, st.id, r.p.g.ID, serviceID, st.key, string(st.status), st.p.summary, st.p.severity, st.p.source,
-				st.p.labels, st.p.annotations, st.p.details, st.p.links, d.ts(st.firstSeen), d.ts(st.lastSeen),
+			args = append(args, st.id, r.p.g.ID, serviceID, st.key, string(st.status), st.p.summary, st.p.severity,
+				st.p.source, st.p.labels, st.p.annotations, st.p.details, st.p.links, d.ts(st.firstSeen), d.ts(st.lastSeen),
 				d.nts(st.resolvedAt), st.occurrences, encodeTransitions(st.flap.Transitions), d.nts(st.flap.Since),
 				d.nts(st.flappedAt), string(st.suppressed), nullString(st.windowID), st.maintSupp,
 				nullString(st.incidentID))
@@ -1502,8 +1502,8 @@ func alertInsertSQL(n int) string {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO alerts (id, integration_id, service_id, dedup_key, status, summary, severity, source, labels,
-		annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences, transitions,
+	b.WriteString(`INSERT INTO alerts (id, integration_id, service_id, dedup_key, status, summary, severity, source,
+		labels, annotations, details, links, first_seen_at, last_seen_at, resolved_at, occurrences, transitions,
 		flapping_since, flapped_at, suppressed, maintenance_window_id, maintenance_suppressions, incident_id) VALUES `)
 	row := "(" + placeholders(alertInsertCols) + ")"
 	for i := range n {

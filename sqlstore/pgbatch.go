@@ -14,7 +14,7 @@ import (
 // The batch is run by a request's goroutine: the first to find no batch running runs it; whoever finishes a batch
 // and finds writes waiting starts a new goroutine for the next, so that no request's answer waits for others'
 // batches beyond its own. Nothing is answered before its batch commits, and a replica that dies loses only
-// unanswered writes, which the senders retry. If the merged transaction fails (after write's retries of
+// unanswered writes, which the senders retry. If the merged transaction fails (after writePG's retries of
 // serialization failures and deadlocks), every write of the batch runs alone, so that one bad write cannot fail
 // the others.
 type pgBatcher struct {

@@ -12,10 +12,9 @@ import (
 
 // Knowledge-base search (migration 00008_search.sql). search_docs holds one row per searchable piece of a
 // document, maintained by triggers in the writing transaction; SQLite indexes it with FTS5 (search_fts, at commit:
-// flushSearchIndex), PostgreSQL
-// with a GIN index on its stored search vector (pgSearchVector). A search ranks the matching rows, keeps the best row per
-// document, pages the documents by rank, and only then computes the snippets of the page's rows (snippets are
-// the expensive part on both databases).
+// flushSearchIndex), PostgreSQL with a GIN index on its stored search vector (pgSearchVector). A search ranks the
+// matching rows, keeps the best row per document, pages the documents by rank, and only then computes the
+// snippets of the page's rows (snippets are the expensive part on both databases).
 
 var _ firebreak.SearchService = (*Store)(nil)
 
