@@ -541,7 +541,7 @@ func (s *Store) ingest(ctx context.Context, integrationID string, events []fireb
 	// Keys the read pool did not know are new unless a write since inserted them, which the insert's conflict
 	// check catches: the writer does not look them up again.
 	req := &ingestReq{g: g, serviceID: serviceID, events: events, payloads: payloads, known: known}
-	err = s.writeMerged(ctx, "ingest-alerts", req, func(t *txn) error {
+	err = s.writeMerged(ctx, ingestMergeKey, req, func(t *txn) error {
 		p := &ingestPart{g: g, events: events, payloads: payloads, fresh: newKeys(events, known)}
 		if err := t.ingestParts(&ingestCtx{t: t, serviceID: serviceID, now: s.clock()}, []*ingestPart{p}); err != nil {
 			return err
@@ -554,6 +554,9 @@ func (s *Store) ingest(ctx context.Context, integrationID string, events []fireb
 	}
 	return req.res, nil
 }
+
+// ingestMergeKey is the merge key of alert deliveries (writeMerged).
+const ingestMergeKey = "ingest-alerts"
 
 // ingestReq is one delivery waiting in the SQLite writer, which may merge it with others (mergeIngests).
 type ingestReq struct {

@@ -26,6 +26,19 @@ func trigger(key, summary string) firebreak.AlertEvent {
 		Links: []firebreak.AlertLink{{Href: "https://grafana.example/d/1", Text: "dashboard"}}}
 }
 
+// allAlerts lists every alert, page by page.
+func allAlerts(t testing.TB, s *sqlstore.Store) []firebreak.Alert {
+	t.Helper()
+	var out []firebreak.Alert
+	for cursor := ""; ; {
+		p := must(s.ListAlerts(context.Background(), firebreak.AlertFilter{Limit: firebreak.MaxLimit, Cursor: cursor}))
+		out = append(out, p.Items...)
+		if cursor = p.NextCursor; cursor == "" {
+			return out
+		}
+	}
+}
+
 func ingest(t testing.TB, s *sqlstore.Store, id string, evs ...firebreak.AlertEvent) []firebreak.Alert {
 	t.Helper()
 	return must(s.IngestAlerts(context.Background(), id, evs))

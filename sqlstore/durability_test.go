@@ -151,6 +151,37 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// closeWhileWriting runs write(w, 0), write(w, 1), … on 32 goroutines (w their number) until a call fails, closes
+// the store after d, and waits for the goroutines: every write is answered after Close (none hangs), and a write
+// that fails fails because the store closed.
+func closeWhileWriting(t *testing.T, s *sqlstore.Store, d time.Duration, write func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				if err := write(w, i); err != nil {
+					if !errors.Is(err, sqlstore.ErrClosed) && !strings.Contains(err.Error(), "closed") {
+						t.Errorf("write during close: %v", err)
+					}
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(d)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writes still blocked after Close")
+	}
+}
+
 // TestCloseDrains closes the store while 32 goroutines write: every write is answered (no hang), every answered
 // write is stored, and every refused one (ErrClosed) is not.
 func TestCloseDrains(t *testing.T) {
@@ -160,36 +191,17 @@ func TestCloseDrains(t *testing.T) {
 			o := sqltest.Options(t, d)
 			s := openStore(t, o)
 			inc := declare(t, s, "closing", firebreak.SEV1)
-			var wg sync.WaitGroup
 			var mu sync.Mutex
 			acked := 0
-			for range 32 {
-				wg.Go(func() {
-					for {
-						_, err := s.AddTimelineEvent(alice, inc.ID, firebreak.TimelineInput{Message: "x"})
-						if err != nil {
-							if !errors.Is(err, sqlstore.ErrClosed) && !strings.Contains(err.Error(), "closed") {
-								t.Errorf("write during close: %v", err)
-							}
-							return
-						}
-						mu.Lock()
-						acked++
-						mu.Unlock()
-					}
-				})
-			}
-			time.Sleep(200 * time.Millisecond)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("writers still blocked after Close")
-			}
+			closeWhileWriting(t, s, 200*time.Millisecond, func(int, int) error {
+				_, err := s.AddTimelineEvent(alice, inc.ID, firebreak.TimelineInput{Message: "x"})
+				if err == nil {
+					mu.Lock()
+					acked++
+					mu.Unlock()
+				}
+				return err
+			})
 			s = openStore(t, o)
 			notes := 0
 			for _, e := range timeline(t, s, inc.ID) {
@@ -219,49 +231,25 @@ func TestCloseDrainsIngest(t *testing.T) {
 			s := openStore(t, o)
 			service(t, s, "api", "payments")
 			g := integration(t, s, "api", firebreak.IntegrationPagerDuty)
-			var wg sync.WaitGroup
 			var mu sync.Mutex
 			var acked []string
-			for w := range 32 {
-				wg.Go(func() {
-					for i := 0; ; i++ {
-						key := fmt.Sprintf("w%d-%d", w, i)
-						if _, err := s.IngestAlerts(ctx, g.ID, []firebreak.AlertEvent{trigger(key, "disk full")}); err != nil {
-							if !errors.Is(err, sqlstore.ErrClosed) && !strings.Contains(err.Error(), "closed") {
-								t.Errorf("delivery during close: %v", err)
-							}
-							return
-						}
-						mu.Lock()
-						acked = append(acked, key)
-						mu.Unlock()
-					}
-				})
-			}
-			time.Sleep(300 * time.Millisecond)
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { wg.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("deliveries still blocked after Close")
-			}
+			closeWhileWriting(t, s, 300*time.Millisecond, func(w, i int) error {
+				key := fmt.Sprintf("w%d-%d", w, i)
+				_, err := s.IngestAlerts(ctx, g.ID, []firebreak.AlertEvent{trigger(key, "disk full")})
+				if err == nil {
+					mu.Lock()
+					acked = append(acked, key)
+					mu.Unlock()
+				}
+				return err
+			})
 			if len(acked) < 32 {
 				t.Fatalf("only %d deliveries answered before Close", len(acked))
 			}
 			s = openStore(t, o)
 			stored := map[string]bool{}
-			for cursor := ""; ; {
-				p := must(s.ListAlerts(ctx, firebreak.AlertFilter{Limit: firebreak.MaxLimit, Cursor: cursor}))
-				for _, a := range p.Items {
-					stored[a.DedupKey] = true
-				}
-				if cursor = p.NextCursor; cursor == "" {
-					break
-				}
+			for _, a := range allAlerts(t, s) {
+				stored[a.DedupKey] = true
 			}
 			for _, k := range acked {
 				if !stored[k] {

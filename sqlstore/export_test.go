@@ -88,6 +88,9 @@ func HoldWriter(ctx context.Context, s *Store, release <-chan struct{}) (queued 
 	return func() int { return len(s.writer.queue) }
 }
 
+// IngestMergeKey is the merge key of alert deliveries, for HoldMerging.
+const IngestMergeKey = ingestMergeKey
+
 // HoldMerging blocks the merging writes of key until release is closed, and returns once they are blocked: on
 // SQLite it holds the writer, on PostgreSQL it runs a batch of key that waits. queued reports how many writes
 // wait behind it.

@@ -467,14 +467,8 @@ func TestIngestBatchedUpdatesExact(t *testing.T) {
 		check := func(out []firebreak.Alert) {
 			t.Helper()
 			byID := map[string]firebreak.Alert{}
-			for cur := ""; ; {
-				p := must(s.ListAlerts(ctx, firebreak.AlertFilter{Limit: firebreak.MaxLimit, Cursor: cur}))
-				for _, a := range p.Items {
-					byID[a.ID] = a
-				}
-				if cur = p.NextCursor; cur == "" {
-					break
-				}
+			for _, a := range allAlerts(t, s) {
+				byID[a.ID] = a
 			}
 			for _, want := range out {
 				got := byID[want.ID]

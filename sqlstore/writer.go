@@ -365,12 +365,7 @@ func leadGroup(jobs []*writeJob) []int {
 // search pieces the batch wrote (flushSearchIndex).
 func (w *writer) beforeCommit(tx *sql.Tx) error {
 	return flushSearchIndex(func(q string) (sql.Result, error) { return w.exec(tx, q) },
-		func(q string) *sql.Row {
-			if st := w.stmts.get(w.ctx, q); st != nil {
-				return tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx)
-			}
-			return tx.QueryRowContext(w.ctx, q)
-		})
+		func(q string) *sql.Row { return w.queryRow(tx, q) })
 }
 
 func (w *writer) exec(tx *sql.Tx, query string) (sql.Result, error) {
@@ -378,6 +373,13 @@ func (w *writer) exec(tx *sql.Tx, query string) (sql.Result, error) {
 		return tx.StmtContext(w.ctx, st).ExecContext(w.ctx)
 	}
 	return tx.ExecContext(w.ctx, query)
+}
+
+func (w *writer) queryRow(tx *sql.Tx, query string) *sql.Row {
+	if st := w.stmts.get(w.ctx, query); st != nil {
+		return tx.StmtContext(w.ctx, st).QueryRowContext(w.ctx)
+	}
+	return tx.QueryRowContext(w.ctx, query)
 }
 
 func runHooks(fs []func()) {

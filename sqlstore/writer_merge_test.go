@@ -112,7 +112,7 @@ func testMergedAlertDeliveries(t *testing.T, s *sqlstore.Store) {
 	pd := integration(t, s, "api", firebreak.IntegrationPagerDuty)
 	merged0 := sqlstore.WriterMerged(s)
 	answers := make([][]firebreak.Alert, 24)
-	errs := queueBehind(t, s, "ingest-alerts", 24, func(i int) error {
+	errs := queueBehind(t, s, sqlstore.IngestMergeKey, 24, func(i int) error {
 		g := am
 		if i%2 == 1 {
 			g = pd
